@@ -1,0 +1,101 @@
+"""The pytest glue: options, ``.tts`` collection, and the session's run-time state.
+
+This is the only module that knows pytest's plugin API beyond hook markers. The spec
+language (``pytest_tts.dsl``), the store, the estimators and the gates are plain Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_tts import hookspecs
+from pytest_tts.registry import Registry
+
+registry_key = pytest.StashKey[Registry]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tts", "test-time-scaling specs (pytest-tts)")
+    group.addoption(
+        "--tts-offline",
+        action="store_true",
+        default=None,
+        help="never generate: a sample missing from the cache fails its expectation "
+        "(replay a cache that another job filled). ini: tts_offline",
+    )
+    group.addoption(
+        "--tts-cache-dir",
+        metavar="DIR",
+        default=None,
+        help="where the sample store lives (default: .tts-cache/ at the rootdir; not inside "
+        ".pytest_cache, which --cache-clear wipes). ini: tts_cache_dir",
+    )
+    group.addoption(
+        "--tts-update-baselines",
+        action="store_true",
+        default=False,
+        help="write (or overwrite) the stored baselines of the selected regression "
+        "expectations from this run's curves",
+    )
+    group.addoption(
+        "--tts-allow-provenance-mismatch",
+        action="store_true",
+        default=False,
+        help="compare against a baseline made under different provenance (model, engine, "
+        "dataset, sampling) instead of failing; the report flags every such comparison",
+    )
+    group.addoption(
+        "--tts-report",
+        metavar="PATH",
+        default=None,
+        help="write a self-contained HTML report with the scaling curves. ini: tts_report",
+    )
+    group.addoption(
+        "--tts-json",
+        metavar="PATH",
+        default=None,
+        help="write the results (curves, verdicts, provenance) as JSON. ini: tts_json",
+    )
+    parser.addini("tts_offline", type="bool", default=False, help="same as --tts-offline")
+    parser.addini("tts_cache_dir", default="", help="same as --tts-cache-dir")
+    parser.addini("tts_report", default="", help="same as --tts-report")
+    parser.addini("tts_json", default="", help="same as --tts-json")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from pytest_tts import builtins
+
+    config.addinivalue_line("markers", "tts: an expectation collected from a .tts spec file")
+    if not config.pluginmanager.is_registered(builtins):
+        config.pluginmanager.register(builtins, "tts-builtins")
+
+
+def cache_dir(config: pytest.Config) -> Path:
+    """The sample store's folder: option, then ini, then ``.tts-cache`` at the rootdir."""
+    value = config.getoption("--tts-cache-dir") or config.getini("tts_cache_dir")
+    if value:
+        path = Path(value)
+        return path if path.is_absolute() else Path(config.invocation_params.dir) / path
+    return Path(config.rootpath) / ".tts-cache"
+
+
+def offline(config: pytest.Config) -> bool:
+    value = config.getoption("--tts-offline")
+    return bool(config.getini("tts_offline")) if value is None else bool(value)
+
+
+def get_registry(config: pytest.Config) -> Registry:
+    """The session's registry, filled on first use by every ``pytest_tts_register``."""
+    registry = config.stash.get(registry_key, None)
+    if registry is None:
+        from pytest_tts.registry import build_registry
+
+        registry = build_registry(config.pluginmanager)
+        config.stash[registry_key] = registry
+    return registry
