@@ -15,9 +15,10 @@
     ├── DatasetError               a dataset source cannot be read or mapped
     ├── VerifierError              a verifier failed (not: rejected a sample)
     ├── EstimationError            a curve cannot be estimated from the pool given
-    └── BaselineError              a stored baseline is missing, unreadable or mismatched
-        ├── MissingBaselineError
-        └── ProvenanceMismatchError
+    ├── BaselineError              a stored baseline is missing, unreadable or mismatched
+    │   ├── MissingBaselineError
+    │   └── ProvenanceMismatchError
+    └── ExpectationFailed          an expectation was checked and does not hold (not a bug)
 
 User mistakes (spec files, options, missing baselines) render as text without a Python
 traceback; anything else escaping is a bug in pytest-tts or in a plugin.
@@ -126,3 +127,15 @@ class ProvenanceMismatchError(BaselineError):
     def __init__(self, message: str, differences: dict[str, tuple[object, object]]) -> None:
         super().__init__(message)
         self.differences = differences
+
+
+class ExpectationFailed(TTSError):
+    """An expectation's verdict is 'fail'. ``rendered`` is the report pytest shows.
+
+    Raised from an item's ``runtest``; ``repr_failure`` prints ``rendered`` as is, with no
+    traceback, because the failure is a finding about the model, not a bug.
+    """
+
+    def __init__(self, rendered: str) -> None:
+        super().__init__(rendered)
+        self.rendered = rendered
