@@ -18,6 +18,7 @@
     ├── BaselineError              a stored baseline is missing, unreadable or mismatched
     │   ├── MissingBaselineError
     │   └── ProvenanceMismatchError
+    ├── ReportError                a results file is unreadable or of an unknown schema version
     └── ExpectationFailed          an expectation was checked and does not hold (not a bug)
 
 User mistakes (spec files, options, missing baselines) render as text without a Python
@@ -127,6 +128,10 @@ class ProvenanceMismatchError(BaselineError):
     def __init__(self, message: str, differences: dict[str, tuple[object, object]]) -> None:
         super().__init__(message)
         self.differences = differences
+
+
+class ReportError(TTSError):
+    """A results file cannot be read back (not JSON, or a schema version this one cannot read)."""
 
 
 class ExpectationFailed(TTSError):
