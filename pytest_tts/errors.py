@@ -42,11 +42,15 @@ class TTSError(Exception):
 class SpecError(TTSError):
     """A problem with a spec file at a known position."""
 
-    def __init__(self, message: str, *, span: Span | None = None, code: str = "spec") -> None:
+    def __init__(
+        self, message: str, *, span: Span | None = None, code: str = "spec", rendered: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.span = span
         self.code = code
+        #: the compiler-style text (``path:line:col: error[code]: ...`` and the source line)
+        self.rendered = rendered or message
 
 
 class SpecSyntaxError(SpecError):
