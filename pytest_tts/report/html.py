@@ -1,0 +1,399 @@
+"""The HTML report (``--tts-report PATH.html``): one self-contained file.
+
+Everything is inline: CSS in a ``<style>`` element, plots as base64 PNG ``data:`` URIs drawn
+by matplotlib's Agg backend, the spec source highlighted by ``TTSLexer``. The page loads no
+script, stylesheet, font or image from anywhere, so it opens the same from a CI artifact, an
+e-mail attachment or an air-gapped machine.
+
+matplotlib is imported inside the plotting function: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from pytest_tts.report.fmt import count, rows_for_table, si
+from pytest_tts.report.results import (
+    OUTCOMES,
+    UNITS,
+    ExpectationResult,
+    RunResults,
+    SpecResult,
+)
+
+UNIT_AXIS = {
+    "n": "samples per problem (n)",
+    "tokens": "tokens per problem",
+    "flops": "FLOPs per problem",
+}
+UNIT_TITLE = {"n": "samples", "tokens": "tokens", "flops": "FLOPs"}
+OUTCOME_COLOR = {
+    "passed": "#1a7f37",
+    "failed": "#cf222e",
+    "error": "#9a6700",
+    "skipped": "#6e7781",
+}
+_DPI = 96
+_FIGSIZE = (6.0, 4.2)
+
+
+# -- plots ---------------------------------------------------------------------------------
+
+
+def _positive(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Points that can sit on a log axis (x > 0 and finite)."""
+    pts = [(x, y) for x, y in zip(xs, ys, strict=False) if math.isfinite(x) and x > 0]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def expectation_labels(spec: SpecResult) -> dict[str, str]:
+    """Short labels (``E1``, ``E2``, …) that tie budget lines in plots to table rows."""
+    return {e.id: f"E{i}" for i, e in enumerate(spec.expectations, start=1)}
+
+
+def plot_units(spec: SpecResult) -> list[str]:
+    """The units that have at least one curve with costs measured in them."""
+    return [u for u in UNITS if any(c.x(u) for c in spec.curves)]
+
+
+def plot_png(spec: SpecResult, unit: str) -> bytes:
+    """The PNG of ``spec``'s curves against the cost in ``unit`` (log x axis)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
+
+    fig = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    palette = [f"C{i}" for i in range(10)]
+    curves = [c for c in spec.curves if c.x(unit)]
+    regular = [c for c in curves if not c.is_frontier]
+    all_y: list[float] = []
+    for i, curve in enumerate(regular):
+        color = palette[i % len(palette)]
+        style = "--" if curve.metric == "coverage" else "-"
+        xs, ys = _positive(curve.x(unit) or (), curve.mean)
+        all_y += ys
+        ax.plot(xs, ys, style, marker="o", ms=3.5, lw=1.6, color=color, label=curve.label)
+        if curve.ci_low and curve.ci_high:
+            xl, lo = _positive(curve.x(unit) or (), curve.ci_low)
+            _, hi = _positive(curve.x(unit) or (), curve.ci_high)
+            ax.fill_between(xl, lo, hi, color=color, alpha=0.18, lw=0)
+            all_y += lo + hi
+        base = curve.baseline
+        bx = base.x(unit) if base is not None else None
+        if base is not None and bx:
+            xb, yb = _positive(bx, base.mean)
+            all_y += yb
+            ax.plot(
+                xb, yb, ":", marker="x", ms=4, lw=1.4, color=color, alpha=0.75,
+                label=f"{base.label} · {curve.strategy}",
+            )  # fmt: skip
+        if curve.fit is not None and curve.fit.unit == unit and curve.fit.extrapolated:
+            last = [(xs[-1], ys[-1])] if xs else []
+            pts = last + list(curve.fit.extrapolated)
+            xf, yf = _positive([p[0] for p in pts], [p[1] for p in pts])
+            all_y += yf
+            ax.plot(
+                xf, yf, ls=(0, (1, 2)), lw=1.4, color=color,
+                label=f"fit {curve.fit.form}, R²={curve.fit.r2:.2f}",
+            )  # fmt: skip
+    for curve in curves:
+        if curve.is_frontier:
+            xs, ys = _positive(curve.x(unit) or (), curve.mean)
+            all_y += ys
+            # under the strategies' lines: the frontier often coincides with one of them
+            ax.plot(
+                xs, ys, "-", lw=6.0, color="#57606a", alpha=0.35, zorder=1,
+                solid_capstyle="round", label=f"compute-optimal {curve.strategy}",
+            )  # fmt: skip
+    labels = expectation_labels(spec)
+    for e in spec.expectations:
+        for b in e.budgets:
+            if b.unit != unit or not (math.isfinite(b.value) and b.value > 0):
+                continue
+            color = OUTCOME_COLOR[e.outcome]
+            ax.axvline(b.value, color=color, ls="-.", lw=1.1, alpha=0.9)
+            ax.annotate(
+                labels[e.id] + (f" {b.label}" if b.label else ""),
+                xy=(b.value, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(2, -10), textcoords="offset points",
+                color=color, fontsize=7, fontweight="bold",
+            )  # fmt: skip
+    ax.set_xscale("log")
+    if unit == "n":  # powers of two: the budgets people pick for n
+        xs_all = [x for c in curves for x in (c.x(unit) or ()) if math.isfinite(x) and x > 0]
+        top = max(xs_all, default=1.0)
+        ax.xaxis.set_major_locator(FixedLocator([2.0**i for i in range(int(math.log2(top)) + 2)]))
+    else:
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda _v, _pos: ""))
+    finite = [y for y in all_y if math.isfinite(y)]
+    if finite and min(finite) >= 0 and max(finite) <= 1:
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(UNIT_AXIS[unit], fontsize=8)
+    metrics = sorted({c.metric for c in curves})
+    ax.set_ylabel(" / ".join(metrics), fontsize=8)
+    ax.set_title(f"{' / '.join(metrics)} vs {UNIT_TITLE[unit]}", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)
+    return buf.getvalue()
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+_CSS = """
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg2: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--fg); background: #fff;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif; }
+header, main, footer { max-width: 1240px; margin: 0 auto; padding: 0 20px; }
+header { padding-top: 18px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0; }
+h3 { font-size: 14px; margin: 18px 0 6px; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--muted); }
+.muted { color: var(--muted); }
+code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+  font-size: 12.5px; }
+table { border-collapse: collapse; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left;
+  vertical-align: top; }
+th { background: var(--bg2); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.badge { display: inline-block; border-radius: 10px; padding: 1px 8px; font-size: 12px;
+  font-weight: 600; color: #fff; white-space: nowrap; }
+.badge.passed { background: #1a7f37; } .badge.failed { background: #cf222e; }
+.badge.error { background: #9a6700; } .badge.skipped { background: #6e7781; }
+tr.passed td.verdict { background: #dafbe1; } tr.failed td.verdict { background: #ffebe9; }
+tr.error td.verdict { background: #fff8c5; } tr.skipped td.verdict { background: #f6f8fa; }
+tr.failed { background: #fff5f5; }
+nav table, .expectations { width: 100%; }
+section.spec { border: 1px solid var(--line); border-radius: 8px; margin: 22px 0;
+  padding: 16px 18px; }
+section.spec.failed { border-left: 5px solid #cf222e; }
+section.spec.passed { border-left: 5px solid #1a7f37; }
+.spec-head { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr));
+  gap: 12px; margin-top: 12px; }
+figure.plot { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px;
+  background: #fff; }
+figure.plot img { display: block; width: 100%; height: auto; }
+figure.plot figcaption { font-size: 12px; color: var(--muted); padding: 2px 4px 0; }
+.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 2fr); gap: 20px; }
+table.kv th { width: 38%; white-space: nowrap; background: none; color: var(--muted);
+  font-weight: normal; }
+table.kv td { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px;
+  word-break: break-all; }
+details summary { cursor: pointer; color: var(--muted); font-size: 12px; }
+details table { margin: 4px 0 2px; font-size: 12.5px; }
+.method, .detail { font-size: 12px; color: var(--muted); }
+.detail { white-space: pre-wrap; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.tts-src { border: 1px solid var(--line); border-radius: 6px; overflow-x: auto;
+  background: #fafbfc; }
+.tts-src pre { margin: 0; padding: 8px 10px; line-height: 1.4; font-size: 12px; }
+.tts-src .hll { background-color: #ffebe9; }
+footer { color: var(--muted); font-size: 12px; padding: 10px 20px 30px; }
+"""
+
+
+def _badges(counts: dict[str, int]) -> str:
+    parts = [
+        f'<span class="badge {o}">{counts[o]} {o}</span>'
+        for o in OUTCOMES
+        if counts[o] or o in ("passed", "failed")
+    ]
+    return " ".join(parts)
+
+
+def _spec_status(spec: SpecResult) -> str:
+    c = spec.counts()
+    if c["failed"] or c["error"]:
+        return "failed"
+    return "passed" if c["passed"] else "skipped"
+
+
+def _plain_text(value: Any) -> str:
+    """A provenance value as written in a spec: ``1.0`` stays ``1.0``, not ``1.000``."""
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e15 else f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _kv_table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape(_plain_text(v))}</td></tr>"
+        for k, v in rows
+        if v not in (None, "", {})
+    )
+    return f'<table class="kv">{body}</table>'
+
+
+def _points_table(rows: Sequence[Any]) -> str:
+    headers, cells = rows_for_table(rows)
+    head = "".join(f'<th class="num">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in row) + "</tr>"
+        for row in cells
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _expectation_row(spec: SpecResult, label: str, e: ExpectationResult) -> str:
+    finding = escape(e.headline)
+    if e.detail:
+        finding += f'<div class="detail">{escape(e.detail)}</div>'
+    if e.method:
+        finding += f'<div class="method">{escape(e.method)}</div>'
+    if e.table:
+        is_open = " open" if e.outcome == "failed" else ""
+        finding += (
+            f"<details{is_open}><summary>curve points ({len(e.table)})</summary>"
+            f"{_points_table(e.table)}</details>"
+        )
+    where = f"{spec.path}:{e.line}" if e.line else spec.path
+    return (
+        f'<tr class="expectation {e.outcome}" data-id="{escape(e.id)}">'
+        f"<td>{label}</td>"
+        f'<td class="verdict"><span class="badge {e.outcome}">{e.outcome}</span></td>'
+        f'<td><code>{escape(e.text.strip())}</code><div class="muted">{escape(where)}</div>'
+        f"</td><td>{finding}</td></tr>"
+    )
+
+
+def _source_html(spec: SpecResult) -> str:
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    from pytest_tts.report.lexer import TTSLexer
+
+    failed = [
+        e.line - spec.source_line + 1
+        for e in spec.expectations
+        if e.outcome in ("failed", "error") and e.line >= spec.source_line
+    ]
+    formatter = HtmlFormatter(
+        cssclass="tts-src",
+        linenos="inline",
+        linenostart=spec.source_line,
+        hl_lines=failed,
+    )
+    return str(highlight(spec.source, TTSLexer(), formatter))
+
+
+def _spec_section(index: int, spec: SpecResult) -> str:
+    status = _spec_status(spec)
+    labels = expectation_labels(spec)
+    figures = []
+    for unit in plot_units(spec):
+        data = base64.b64encode(plot_png(spec, unit)).decode("ascii")
+        n_curves = sum(1 for c in spec.curves if c.x(unit))
+        alt = f"{spec.name}: scaling curves against {UNIT_AXIS[unit]}"
+        figures.append(
+            f'<figure class="plot" data-unit="{unit}">'
+            f'<img class="tts-plot" data-unit="{unit}" alt="{escape(alt)}" '
+            f'src="data:image/png;base64,{data}">'
+            f"<figcaption>{n_curves} curve{'s' * (n_curves != 1)} against "
+            f"{UNIT_AXIS[unit]}; shaded: confidence interval; dash-dot lines: expectation "
+            f"budgets</figcaption></figure>"
+        )
+    plots = (
+        f'<div class="plots">{"".join(figures)}</div>'
+        if figures
+        else '<p class="muted">no curves were estimated for this spec</p>'
+    )
+    rows = "".join(_expectation_row(spec, labels[e.id], e) for e in spec.expectations)
+    expectations = (
+        '<table class="expectations"><thead><tr><th></th><th>verdict</th>'
+        "<th>expectation</th><th>finding</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+    p = spec.pools
+    provenance = _kv_table(
+        [
+            ("model", spec.model),
+            *((f"model {k}", v) for k, v in spec.model_provenance.items()),
+            ("dataset", spec.dataset),
+            ("dataset hash", spec.dataset_hash),
+            *((f"sample {k}", v) for k, v in spec.sampling.items()),
+            ("pools", p.pools),
+            ("problems", p.problems),
+            ("samples generated", count(p.samples_generated)),
+            ("samples reused", count(p.samples_reused)),
+            ("tokens", si(p.tokens)),
+            ("FLOPs", si(p.flops)),
+            ("tags", ", ".join(spec.tags)),
+        ]
+    )
+    source = _source_html(spec) if spec.source.strip() else '<p class="muted">no source</p>'
+    return (
+        f'<section class="spec {status}" id="spec-{index}" data-spec="{escape(spec.name)}">'
+        f'<div class="spec-head"><h2>{escape(spec.name)}</h2>'
+        f"{_badges(spec.counts())}</div>"
+        f'<div class="muted">{escape(spec.path)} · model <b>{escape(spec.model)}</b>'
+        f"{' · dataset <b>' + escape(spec.dataset) + '</b>' if spec.dataset else ''}</div>"
+        f"{plots}<h3>Expectations</h3>{expectations}"
+        f'<div class="cols"><div><h3>Provenance</h3>{provenance}</div>'
+        f"<div><h3>Spec source</h3>{source}</div></div></section>"
+    )
+
+
+def render_html(results: RunResults) -> str:
+    """The report of ``results`` as one HTML document (a string)."""
+    from pygments.formatters import HtmlFormatter
+
+    counts = results.counts()
+    nav_rows = "".join(
+        f'<tr><td><a href="#spec-{i}">{escape(s.name)}</a></td><td>{escape(s.model)}</td>'
+        f'<td class="num">{count(s.pools.samples)}</td><td class="num">{si(s.pools.flops)}</td>'
+        f"<td>{_badges(s.counts())}</td></tr>"
+        for i, s in enumerate(results.specs, start=1)
+    )
+    nav = (
+        "<nav><table><thead><tr><th>spec</th><th>model</th><th class='num'>samples</th>"
+        f"<th class='num'>FLOPs</th><th>expectations</th></tr></thead><tbody>{nav_rows}"
+        "</tbody></table></nav>"
+    )
+    m = results.machine
+    machine = f"{m.platform}, {m.cpu_count} CPUs" + (f", {m.accelerator}" if m.accelerator else "")
+    sections = "".join(_spec_section(i, s) for i, s in enumerate(results.specs, start=1))
+    # Pygments' rules first, so that ours (the highlighted-line colour) win
+    css = HtmlFormatter(style="default").get_style_defs(".tts-src") + _CSS
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>pytest-tts report</title><style>{css}</style></head><body>"
+        f"<header><h1>pytest-tts report</h1>"
+        f'<div class="muted">{escape(results.started)} → {escape(results.finished)} · '
+        f"pytest-tts {escape(results.pytest_tts_version)} · {escape(machine)}</div>"
+        f"<p>{len(results.specs)} spec{'s' * (len(results.specs) != 1)}: "
+        f"{_badges(counts)}</p>{nav}</header>"
+        f"<main>{sections}</main>"
+        f"<footer>Written by pytest-tts {escape(results.pytest_tts_version)}. "
+        "This file is self-contained: it loads nothing from the network.</footer>"
+        "</body></html>\n"
+    )
+
+
+def write_html(results: RunResults, path: str | os.PathLike[str]) -> Path:
+    """Write the HTML report of ``results`` to ``path`` (parent folders are created)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = render_html(results)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    return target

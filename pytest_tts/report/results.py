@@ -1,0 +1,478 @@
+"""The results of a run: what every report (terminal, HTML, JSON, JUnit) is built from.
+
+The session fills these frozen dataclasses as expectations are judged; the reports only read
+them. Arrays may be given as lists, tuples or numpy arrays and numbers as numpy scalars: the
+constructors turn them into tuples of plain floats, so the objects compare, pickle and
+serialize without surprises. ``to_dict``/``from_dict`` round-trip through plain JSON types;
+non-finite floats (an interval that could not be computed) become ``null`` in JSON.
+
+::
+
+    RunResults
+    └── SpecResult            one spec block on one model
+        ├── PoolSummary       samples generated vs reused, tokens, FLOPs
+        ├── CurveResult       metric vs cost of one strategy, with its interval
+        │   ├── BaselineOverlay   the stored baseline's curve, drawn beside it
+        │   └── Fit               a fitted trend and its extrapolated points
+        └── ExpectationResult one ``expect`` statement: verdict, table, budget lines
+            └── BudgetLine
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar, cast
+
+from pytest_tts.errors import ReportError
+
+SCHEMA_VERSION = 1
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
+UNITS: tuple[str, ...] = ("n", "tokens", "flops")
+FRONTIER_PREFIX = "frontier("
+
+_T = TypeVar("_T")
+
+
+# -- coercion helpers --------------------------------------------------------------------
+
+
+def _to_float(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _floats(values: Any, what: str) -> tuple[float, ...]:
+    """A tuple of floats from a list, tuple or numpy array (``None`` entries become NaN)."""
+    if values is None:
+        return ()
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        msg = f"{what} must be a sequence of numbers, got {values!r}"
+        raise TypeError(msg)
+    return tuple(_to_float(v) for v in values)
+
+
+def _opt_floats(values: Any, what: str) -> tuple[float, ...] | None:
+    return None if values is None else _floats(values, what)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON types: numpy values unwrapped, tuples as lists, NaN as None."""
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        value = value.tolist()
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else cast(dict[str, Any], plain(dict(value)))
+
+
+def _timestamp(value: Any) -> str:
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, (int, float)):
+        stamp = _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
+        return stamp.isoformat(timespec="seconds")
+    return str(value)
+
+
+def _set(obj: object, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of ``cls`` (newer writers may add fields)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _as_dict(obj: object) -> dict[str, Any]:
+    return {f.name: plain(getattr(obj, f.name)) for f in fields(cast(Any, obj))}
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """A budget an expectation names, drawn as a vertical line on the plot of its unit.
+
+    ``unit`` is ``"n"``, ``"tokens"`` or ``"flops"``; ``value`` is in that unit (per problem).
+    """
+
+    unit: str
+    value: float
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            msg = f"budget unit must be one of {', '.join(UNITS)}, got {self.unit!r}"
+            raise ValueError(msg)
+        _set(self, "value", float(self.value))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BudgetLine:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class BaselineOverlay:
+    """The stored baseline's curve for the same strategy and metric.
+
+    ``costs`` maps a unit (``"tokens"``, ``"flops"``) to the baseline's mean cost per problem
+    at each k; the ``"n"`` axis uses ``ks`` itself.
+    """
+
+    ks: tuple[float, ...]
+    mean: tuple[float, ...]
+    costs: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    label: str = "baseline"
+
+    def __post_init__(self) -> None:
+        _set(self, "ks", _floats(self.ks, "baseline ks"))
+        _set(self, "mean", _floats(self.mean, "baseline mean"))
+        if len(self.mean) != len(self.ks):
+            msg = f"baseline mean has {len(self.mean)} points, its ks has {len(self.ks)}"
+            raise ValueError(msg)
+        costs = {str(u): _floats(v, f"baseline {u} costs") for u, v in dict(self.costs).items()}
+        for unit, values in costs.items():
+            if len(values) != len(self.ks):
+                msg = f"baseline {unit} costs have {len(values)} points, its ks has {len(self.ks)}"
+                raise ValueError(msg)
+        _set(self, "costs", costs)
+
+    def x(self, unit: str) -> tuple[float, ...] | None:
+        """The baseline's x values on the axis of ``unit`` (None when not recorded)."""
+        return self.ks if unit == "n" else self.costs.get(unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BaselineOverlay:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A trend fitted to a curve, ``value = a + b * ln(cost)`` on the axis of ``unit``.
+
+    ``extrapolated`` holds ``(cost, value)`` points beyond the measured range.
+    """
+
+    a: float
+    b: float
+    r2: float
+    unit: str = "n"
+    extrapolated: tuple[tuple[float, float], ...] = ()
+    form: str = "a + b·ln(x)"
+
+    def __post_init__(self) -> None:
+        for name in ("a", "b", "r2"):
+            _set(self, name, float(getattr(self, name)))
+        points = self.extrapolated
+        if hasattr(points, "tolist"):
+            points = points.tolist()
+        _set(self, "extrapolated", tuple((float(x), float(y)) for x, y in points))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fit:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class CurveResult:
+    """One strategy's curve: the metric at each k, with mean costs per problem and a CI.
+
+    ``ks`` are the numbers of samples per problem the strategy was given; ``cost_*`` the mean
+    cost per problem at each k (None when that unit was not measured); ``ci_low``/``ci_high``
+    the two-sided interval at ``confidence``. A curve whose ``strategy`` starts with
+    ``frontier(`` is the compute-optimal frontier and is drawn as such.
+    """
+
+    strategy: str
+    metric: str
+    ks: tuple[float, ...]
+    mean: tuple[float, ...]
+    ci_low: tuple[float, ...] = ()
+    ci_high: tuple[float, ...] = ()
+    cost_samples: tuple[float, ...] | None = None
+    cost_tokens: tuple[float, ...] | None = None
+    cost_flops: tuple[float, ...] | None = None
+    confidence: float = 0.95
+    baseline: BaselineOverlay | None = None
+    fit: Fit | None = None
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        _set(self, "ks", _floats(self.ks, "ks"))
+        n = len(self.ks)
+        for name in ("mean", "ci_low", "ci_high", "cost_samples", "cost_tokens", "cost_flops"):
+            raw = getattr(self, name)
+            values = _opt_floats(raw, name) if name.startswith("cost_") else _floats(raw, name)
+            if values is not None and values and len(values) != n:
+                msg = (
+                    f"curve {self.label!r}: {name} has {len(values)} points, "
+                    f"ks has {n}; every array of a curve has one entry per k"
+                )
+                raise ValueError(msg)
+            _set(self, name, values)
+        if len(self.mean) != n:
+            msg = f"curve {self.label!r}: mean has {len(self.mean)} points, ks has {n}"
+            raise ValueError(msg)
+        if isinstance(self.baseline, Mapping):
+            _set(self, "baseline", BaselineOverlay.from_dict(self.baseline))
+        if isinstance(self.fit, Mapping):
+            _set(self, "fit", Fit.from_dict(self.fit))
+        _set(self, "confidence", float(self.confidence))
+
+    @property
+    def label(self) -> str:
+        prefix = f"{self.model}: " if self.model else ""
+        return f"{prefix}{self.metric} · {self.strategy}"
+
+    @property
+    def is_frontier(self) -> bool:
+        return self.strategy.startswith(FRONTIER_PREFIX)
+
+    def x(self, unit: str) -> tuple[float, ...] | None:
+        """The x values on the axis of ``unit``: ``ks`` for ``"n"``, else the mean costs."""
+        if unit == "n":
+            return self.cost_samples or self.ks
+        return self.cost_tokens if unit == "tokens" else self.cost_flops
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CurveResult:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """The verdict on one ``expect`` statement (one pytest item).
+
+    ``text`` is the statement's source line; ``line`` its 1-based line in the spec file;
+    ``kind`` the check (``threshold``, ``comparison``, ``monotone``, ``verifier_bound``,
+    ``no_regression``). ``headline`` is one sentence with the finding ("best point within 4G
+    FLOPs: 0.512 [0.47, 0.55] at n = 8; expected ≥ 0.55"); ``table`` the relevant curve
+    points as rows of column → value; ``method`` how the decision was made and its error
+    rate; ``budgets`` the budget lines to draw; ``properties`` key figures for JUnit;
+    ``detail`` the error or skip reason; ``hint`` what to do next when it fails (a default
+    per kind is used when empty).
+    """
+
+    id: str
+    text: str
+    outcome: Outcome
+    kind: str = ""
+    nodeid: str = ""
+    line: int = 0
+    headline: str = ""
+    table: tuple[Mapping[str, Any], ...] = ()
+    method: str = ""
+    budgets: tuple[BudgetLine, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    hint: str = ""
+    duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}"
+            raise ValueError(msg)
+        _set(self, "table", tuple(_frozen_dict(row) for row in self.table))
+        budgets = tuple(
+            b if isinstance(b, BudgetLine) else BudgetLine.from_dict(b) for b in self.budgets
+        )
+        _set(self, "budgets", budgets)
+        _set(self, "properties", _frozen_dict(self.properties))
+        _set(self, "line", int(self.line))
+        _set(self, "duration", float(self.duration))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExpectationResult:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    """What the spec's sample pools cost: generated now vs reused from the store."""
+
+    pools: int = 1
+    problems: int = 0
+    samples_generated: int = 0
+    samples_reused: int = 0
+    tokens: int = 0
+    flops: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("pools", "problems", "samples_generated", "samples_reused", "tokens"):
+            _set(self, name, int(getattr(self, name)))
+        _set(self, "flops", float(self.flops))
+
+    @property
+    def samples(self) -> int:
+        return self.samples_generated + self.samples_reused
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PoolSummary:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class SpecResult:
+    """One spec block run on one model.
+
+    ``source`` is the spec block's text and ``source_line`` the 1-based file line of its
+    first line (so expectation lines can be highlighted in it). ``model_provenance`` holds
+    what identifies the model (path, hash, engine and version); ``sampling`` the sample line's
+    parameters.
+    """
+
+    name: str
+    path: str
+    model: str
+    dataset: str = ""
+    dataset_hash: str = ""
+    model_provenance: Mapping[str, Any] = field(default_factory=dict)
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+    source_line: int = 1
+    pools: PoolSummary = field(default_factory=PoolSummary)
+    curves: tuple[CurveResult, ...] = ()
+    expectations: tuple[ExpectationResult, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _set(self, "model_provenance", _frozen_dict(self.model_provenance))
+        _set(self, "sampling", _frozen_dict(self.sampling))
+        if isinstance(self.pools, Mapping):
+            _set(self, "pools", PoolSummary.from_dict(self.pools))
+        _set(self, "curves", _objs(CurveResult, self.curves))
+        _set(self, "expectations", _objs(ExpectationResult, self.expectations))
+        _set(self, "tags", tuple(str(t) for t in self.tags))
+
+    def counts(self) -> dict[str, int]:
+        """Expectations per outcome, every outcome present (zero when none)."""
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+        for e in self.expectations:
+            counts[e.outcome] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpecResult:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the run happened."""
+
+    platform: str
+    cpu_count: int
+    python: str = ""
+    accelerator: str = ""
+
+    @classmethod
+    def current(cls, accelerator: str = "") -> Machine:
+        return cls(
+            platform=platform.platform(),
+            cpu_count=os.cpu_count() or 1,
+            python=platform.python_version(),
+            accelerator=accelerator,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Machine:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Everything one pytest-tts run found; ``started``/``finished`` are ISO-8601 strings
+    (datetimes and epoch seconds are accepted and converted)."""
+
+    started: str
+    finished: str
+    pytest_tts_version: str
+    machine: Machine
+    specs: tuple[SpecResult, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        _set(self, "started", _timestamp(self.started))
+        _set(self, "finished", _timestamp(self.finished))
+        if isinstance(self.machine, Mapping):
+            _set(self, "machine", Machine.from_dict(self.machine))
+        _set(self, "specs", _objs(SpecResult, self.specs))
+
+    def counts(self) -> dict[str, int]:
+        """Expectations per outcome over all specs."""
+        total: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+        for spec in self.specs:
+            for outcome, count in spec.counts().items():
+                total[outcome] += count
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return _as_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResults:
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
+            msg = (
+                f"results schema version {version!r} is not supported; this pytest-tts "
+                f"reads versions 1 to {SCHEMA_VERSION}"
+            )
+            raise ReportError(msg)
+        return cls(**_known(cls, data))
+
+
+def _objs(cls: type[_T], items: Sequence[Any] | None) -> tuple[_T, ...]:
+    """A tuple of ``cls`` from objects or their dicts."""
+    out: list[_T] = []
+    for item in items or ():
+        out.append(
+            item if isinstance(item, cls) else cls.from_dict(item)  # type: ignore[attr-defined]
+        )
+    return tuple(out)

@@ -1,0 +1,128 @@
+"""The terminal summary printed after a run: one row per spec, then a total line.
+
+``render_summary`` returns text only; the plugin decides where it goes (a section of the
+terminal reporter). Verbosity follows pytest's: ``-qq`` (−2) prints only the total line,
+``-q`` (−1) a compact table, the default a full table, ``-v`` (1) adds one line per
+expectation.
+"""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from pytest_tts.report.fmt import count, si
+from pytest_tts.report.results import OUTCOMES, RunResults, SpecResult
+
+_NAME_WIDTH = 36
+_MARK = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}
+
+
+def _short(text: str, width: int = _NAME_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _outcomes(counts: dict[str, int], *, always: tuple[str, ...] = ()) -> str:
+    parts = [f"{counts[o]} {o}" for o in OUTCOMES if counts[o] or o in always]
+    return ", ".join(parts) if parts else "no expectations"
+
+
+def total_line(results: RunResults) -> str:
+    """One line for the whole run: specs, expectation outcomes, samples, tokens, FLOPs."""
+    specs = results.specs
+    counts = results.counts()
+    generated = sum(s.pools.samples_generated for s in specs)
+    reused = sum(s.pools.samples_reused for s in specs)
+    tokens = sum(s.pools.tokens for s in specs)
+    flops = sum(s.pools.flops for s in specs)
+    n_exp = sum(counts.values())
+    return (
+        f"pytest-tts: {len(specs)} spec{'s' * (len(specs) != 1)}, "
+        f"{n_exp} expectation{'s' * (n_exp != 1)} ({_outcomes(counts)}); "
+        f"samples {count(generated)} generated, {count(reused)} reused; "
+        f"{si(tokens)} tokens, {si(flops)} FLOPs"
+    )
+
+
+def _full_row(spec: SpecResult, extra: tuple[str, ...]) -> list[object]:
+    p = spec.pools
+    c = spec.counts()
+    return [
+        _short(spec.name),
+        spec.model,
+        p.pools,
+        count(p.problems),
+        count(p.samples_generated),
+        count(p.samples_reused),
+        si(p.tokens),
+        si(p.flops),
+        c["passed"],
+        c["failed"],
+        *(c[o] for o in extra),
+    ]
+
+
+def _compact_row(spec: SpecResult) -> list[object]:
+    p = spec.pools
+    c = spec.counts()
+    verdict = f"{c['passed']}/{sum(c.values())}"
+    if c["failed"] or c["error"]:
+        verdict += " FAILED" if c["failed"] else " ERROR"
+    return [
+        _short(spec.name, 32),
+        spec.model,
+        f"{count(p.samples_generated)}+{count(p.samples_reused)}",
+        si(p.tokens),
+        si(p.flops),
+        verdict,
+    ]
+
+
+def render_summary(results: RunResults, verbosity: int = 0) -> str:
+    """The summary text for ``results`` at pytest's ``verbosity`` (no trailing newline)."""
+    total = total_line(results)
+    if verbosity <= -2 or not results.specs:
+        return total
+    if verbosity == -1:
+        headers = ["spec", "model", "samples new+reused", "tokens", "FLOPs", "passed"]
+        table = tabulate(
+            [_compact_row(s) for s in results.specs],
+            headers=headers,
+            tablefmt="plain",
+            disable_numparse=True,
+        )
+        return f"{table}\n{total}"
+    run_counts = results.counts()
+    extra = tuple(o for o in ("error", "skipped") if run_counts[o])
+    headers = [
+        "spec",
+        "model",
+        "pools",
+        "problems",
+        "generated",
+        "reused",
+        "tokens",
+        "FLOPs",
+        "passed",
+        "failed",
+        *extra,
+    ]
+    table = tabulate(
+        [_full_row(s, extra) for s in results.specs],
+        headers=headers,
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=("left", "left", *("right",) * (len(headers) - 2)),
+    )
+    lines = [table]
+    if verbosity >= 1:
+        for spec in results.specs:
+            lines.append("")
+            lines.append(f"{spec.name} ({spec.path}, model {spec.model})")
+            for e in spec.expectations:
+                where = f"{spec.path}:{e.line}" if e.line else spec.path
+                line = f"  {_MARK[e.outcome]:<7} {where}  {e.text.strip()}"
+                if e.headline:
+                    line += f"\n          {e.headline}"
+                lines.append(line)
+    lines.append(total)
+    return "\n".join(lines)
