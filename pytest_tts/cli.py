@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pytest_tts import __version__
 
 SUBCOMMANDS: dict[str, str] = {
+    "plan": "pytest_tts.gates.cli:add_parser",
     "report": "pytest_tts.report.cli:add_parser",
 }
 
