@@ -71,13 +71,9 @@ def render_failure(result: ExpectationResult, path: str, line: int, source_line:
     if result.detail:
         out += ["", result.detail.rstrip()]
     if result.table:
-        headers, cells = rows_for_table(result.table)
+        headers, cells, aligns = rows_for_table(result.table)
         table = tabulate(
-            cells,
-            headers=headers,
-            tablefmt="simple",
-            disable_numparse=True,
-            colalign=("right",) * len(headers),
+            cells, headers=headers, tablefmt="simple", disable_numparse=True, colalign=aligns
         )
         out += ["", *("  " + row for row in table.splitlines())]
     if result.method:

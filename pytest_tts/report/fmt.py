@@ -56,12 +56,32 @@ def num(value: Any) -> str:
     return str(value)
 
 
-def rows_for_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Headers (union of the rows' keys, in order of first appearance) and formatted cells."""
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(_is_number(v) for v in value)
+    )
+
+
+def rows_for_table(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Headers (union of the rows' keys, in order of first appearance), formatted cells, and
+    each column's alignment (``right`` for numbers and intervals, ``left`` for text)."""
     headers: list[str] = []
     for row in rows:
         for key in row:
             if key not in headers:
                 headers.append(key)
     cells = [[num(row.get(h)) for h in headers] for row in rows]
-    return headers, cells
+    aligns = [
+        "right" if all(_is_number(row[h]) for row in rows if row.get(h) is not None) else "left"
+        for h in headers
+    ]
+    return headers, cells, aligns

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_tts.report.fmt import count, rows_for_table, si
 from pytest_tts.report.results import (
@@ -27,6 +27,9 @@ from pytest_tts.report.results import (
     RunResults,
     SpecResult,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 UNIT_AXIS = {
     "n": "samples per problem (n)",
@@ -63,8 +66,14 @@ def plot_units(spec: SpecResult) -> list[str]:
     return [u for u in UNITS if any(c.x(u) for c in spec.curves)]
 
 
-def plot_png(spec: SpecResult, unit: str) -> bytes:
-    """The PNG of ``spec``'s curves against the cost in ``unit`` (log x axis)."""
+def plot_figure(spec: SpecResult, unit: str) -> Figure:
+    """``spec``'s curves against the cost in ``unit`` (log x axis), as a matplotlib figure.
+
+    Each strategy gets a line with markers and its shaded confidence band, its baseline a
+    dotted line in the same colour, its fit a dotted extension; the compute-optimal frontier
+    a wide grey band under them; each expectation's budget in this unit a dash-dot vertical
+    line coloured by its verdict and labelled ``E1``, ``E2``, … as in the table.
+    """
     from matplotlib.figure import Figure
     from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator
 
@@ -118,7 +127,7 @@ def plot_png(spec: SpecResult, unit: str) -> bytes:
             if b.unit != unit or not (math.isfinite(b.value) and b.value > 0):
                 continue
             color = OUTCOME_COLOR[e.outcome]
-            ax.axvline(b.value, color=color, ls="-.", lw=1.1, alpha=0.9)
+            ax.axvline(b.value, color=color, ls="-.", lw=1.1, alpha=0.9, gid=f"budget {e.id}")
             ax.annotate(
                 labels[e.id] + (f" {b.label}" if b.label else ""),
                 xy=(b.value, 1.0), xycoords=("data", "axes fraction"),
@@ -144,8 +153,13 @@ def plot_png(spec: SpecResult, unit: str) -> bytes:
     ax.tick_params(labelsize=7)
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
+    return fig
+
+
+def plot_png(spec: SpecResult, unit: str) -> bytes:
+    """The PNG bytes of ``plot_figure(spec, unit)``."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
+    plot_figure(spec, unit).savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -243,10 +257,13 @@ def _kv_table(rows: list[tuple[str, Any]]) -> str:
 
 
 def _points_table(rows: Sequence[Any]) -> str:
-    headers, cells = rows_for_table(rows)
-    head = "".join(f'<th class="num">{escape(h)}</th>' for h in headers)
+    headers, cells, aligns = rows_for_table(rows)
+    cls = ['class="num"' if a == "right" else "" for a in aligns]
+    head = "".join(f"<th {c}>{escape(h)}</th>" for c, h in zip(cls, headers, strict=True))
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td {c}>{escape(v)}</td>" for c, v in zip(cls, row, strict=True))
+        + "</tr>"
         for row in cells
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -43,21 +43,17 @@ def total_line(results: RunResults) -> str:
     )
 
 
-def _full_row(spec: SpecResult, extra: tuple[str, ...]) -> list[object]:
+def _full_row(spec: SpecResult) -> list[object]:
     p = spec.pools
-    c = spec.counts()
     return [
         _short(spec.name),
         spec.model,
-        p.pools,
         count(p.problems),
         count(p.samples_generated),
         count(p.samples_reused),
         si(p.tokens),
         si(p.flops),
-        c["passed"],
-        c["failed"],
-        *(c[o] for o in extra),
+        _outcomes(spec.counts(), always=("passed",)),
     ]
 
 
@@ -91,27 +87,22 @@ def render_summary(results: RunResults, verbosity: int = 0) -> str:
             disable_numparse=True,
         )
         return f"{table}\n{total}"
-    run_counts = results.counts()
-    extra = tuple(o for o in ("error", "skipped") if run_counts[o])
     headers = [
         "spec",
         "model",
-        "pools",
         "problems",
         "generated",
         "reused",
         "tokens",
         "FLOPs",
-        "passed",
-        "failed",
-        *extra,
+        "expectations",
     ]
     table = tabulate(
-        [_full_row(s, extra) for s in results.specs],
+        [_full_row(s) for s in results.specs],
         headers=headers,
         tablefmt="simple",
         disable_numparse=True,
-        colalign=("left", "left", *("right",) * (len(headers) - 2)),
+        colalign=("left", "left", "right", "right", "right", "right", "right", "left"),
     )
     lines = [table]
     if verbosity >= 1:
