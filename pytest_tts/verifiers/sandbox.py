@@ -1,0 +1,595 @@
+"""Run untrusted Python programs (and the tests that judge them) in a bubblewrap sandbox.
+
+Mechanism, per job:
+
+- **bubblewrap** (``bwrap``, Debian package ``bubblewrap``) builds an empty root with only
+  ``/usr``, the dynamic loader's cache and the interpreter's own prefixes bound read-only,
+  a fresh ``/dev`` and ``/proc``, and a private, size-capped tmpfs at ``/tmp`` that is the
+  working directory; then ``--remount-ro /``. Nothing of the host's ``/root``, ``/home``,
+  ``/work`` or ``/tmp`` is visible, and nothing can be written anywhere but the private
+  ``/tmp``, which vanishes with the sandbox. ``--unshare-all`` gives it no network, its own
+  PID, IPC, UTS and mount namespaces; ``--cap-drop ALL`` takes root's capabilities away, so
+  the limits below cannot be raised from inside; ``--clearenv`` hands it a scrubbed
+  environment; ``--die-with-parent`` kills it if the caller dies; ``--new-session`` detaches
+  it from the terminal.
+- **cgroups v1**: a fresh ``pids`` cgroup caps processes and threads (``pids.max``; root
+  ignores ``RLIMIT_NPROC``, so this is what stops a fork storm) and a fresh ``memory`` cgroup
+  caps the sandbox's total memory, tmpfs included. Both are joined before ``bwrap`` starts,
+  swept (every member killed) and removed at the end.
+- **rlimits**, set by the harness before any untrusted code runs: address space
+  (``RLIMIT_AS``), CPU seconds, file size, no core files.
+- **the caller** enforces the wall-clock limit and the output cap (stdout and stderr share
+  one pipe; past the cap the sandbox is killed), then kills the whole session, whose PID
+  namespace takes every descendant with it.
+
+Success is a positive signal: the harness writes ``P <nonce>`` to a private pipe after the
+tests returned, where the nonce is random per job and unknown to the program's text. An
+``os._exit(0)``, ``sys.exit(0)`` or an ``atexit`` handler that rewrites the exit status never
+reaches it. Before the tests run the harness restores the builtins module, clears trace and
+profile hooks, and runs the tests' own ``check`` (a ``check`` the program defined is
+overwritten).
+
+Not contained: a program that deliberately inspects the harness's frames (it shares the
+process) can find the nonce and forge success, and patches to modules other than
+``builtins`` (``math.isclose = …``) or objects whose ``__eq__`` always answers True are not
+undone. These are attacks on the harness or on the tests, not on the machine. Without
+writable cgroups (see :func:`cgroup_support`) a fork storm is bounded only by the host's
+``pid_max``/``threads-max`` and total memory only by ``RLIMIT_AS`` per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import secrets
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pytest_tts.errors import VerifierError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "apt-get update && apt-get install -y bubblewrap"
+HARNESS_MARK = "# pytest-tts sandbox harness"
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+# Runs inside the sandbox before any untrusted code. Everything it needs after the program
+# ran is bound to a local first, so that the program cannot swap it out.
+HARNESS = (
+    HARNESS_MARK
+    + r"""
+import builtins, json, os, resource, sys
+
+
+def _harness():
+    job = json.loads(sys.stdin.buffer.read())
+    fd = job["fd"]
+    write, exit_, exec_, compile_, getpid = os.write, os._exit, exec, compile, os.getpid
+    BaseException_, SystemExit_, MemoryError_ = BaseException, SystemExit, MemoryError
+    AssertionError_, SyntaxError_, type_, str_ = AssertionError, SyntaxError, type, str
+    settrace, setprofile = sys.settrace, sys.setprofile
+    out, err = sys.stdout, sys.stderr
+    me = getpid()
+    token = ("P " + job["nonce"] + "\n").encode()
+    del job["nonce"]
+
+    def report(kind, text=""):
+        try:
+            line = "F " + kind + "\t" + str_(text)[:300].replace("\n", " ") + "\n"
+            write(fd, line.encode("utf-8", "replace"))
+        except BaseException_:
+            pass
+
+    def finish():
+        for stream in (out, err):
+            try:
+                stream.flush()
+            except BaseException_:
+                pass
+        exit_(0)
+
+    write(fd, b"S\n")
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    resource.setrlimit(resource.RLIMIT_AS, (job["memory"], job["memory"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (job["cpu"], job["cpu"] + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (job["fsize"], job["fsize"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if job["nproc"]:
+        resource.setrlimit(resource.RLIMIT_NPROC, (job["nproc"], job["nproc"]))
+    try:
+        program = compile_(job["program"], "<completion>", "exec")
+        test = compile_(job["test"], "<test>", "exec")
+    except SyntaxError_ as exc:
+        report("syntax", exc)
+        finish()
+    entry = job["entry_point"]
+    pristine = dict(builtins.__dict__)
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    stage = "program"
+    try:
+        exec_(program, namespace)
+        settrace(None)
+        setprofile(None)
+        builtins.__dict__.clear()
+        builtins.__dict__.update(pristine)
+        namespace["__builtins__"] = builtins
+        stage = "tests"
+        exec_(test, namespace)
+        if entry:
+            if entry not in namespace:
+                report("error", "NameError: entry point " + repr(entry) + " is not defined")
+                finish()
+            stage = "check"
+            namespace["check"](namespace[entry])
+    except SystemExit_:
+        report("exit", stage)
+    except MemoryError_:
+        report("memory", stage)
+    except AssertionError_ as exc:
+        report("assertion", stage + (": " + str_(exc) if str_(exc) else ""))
+    except BaseException_ as exc:
+        try:
+            report("error", type_(exc).__name__ + ": " + str_(exc))
+        except BaseException_:
+            report("error", type_(exc).__name__)
+    else:
+        if getpid() == me:
+            write(fd, token)
+    finish()
+
+
+_harness()
+"""
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed job may use. ``cpu_s`` defaults to the wall-clock timeout."""
+
+    timeout_s: float = 10.0
+    cpu_s: int | None = None
+    memory_mb: int = 1024
+    max_processes: int = 32
+    output_bytes: int = 1 << 20
+    tmp_mb: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("timeout_s", "memory_mb", "max_processes", "output_bytes", "tmp_mb"):
+            value = getattr(self, name)
+            if not value > 0:
+                msg = f"sandbox limit {name} must be positive, got {value!r}"
+                raise VerifierError(msg)
+
+    @property
+    def cpu_seconds(self) -> int:
+        return self.cpu_s if self.cpu_s is not None else max(1, math.ceil(self.timeout_s))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A program, then tests run in its namespace, then ``check(<entry_point>)`` if named."""
+
+    program: str
+    test: str = ""
+    entry_point: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended.
+
+    ``status`` is one of: ``passed``, ``assertion failed``, ``error``, ``syntax error``,
+    ``timeout``, ``memory``, ``process limit``, ``output limit``, ``exit before tests``,
+    ``killed``. ``detail`` adds specifics (the exception, the signal); ``output`` is the
+    captured stdout and stderr, at most the output cap.
+    """
+
+    status: str
+    detail: str = ""
+    output: str = ""
+    wall_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def describe(self) -> str:
+        return f"{self.status}: {self.detail}" if self.detail else self.status
+
+
+@dataclass(frozen=True)
+class CgroupSupport:
+    """Writable cgroup v1 hierarchies (None where unavailable)."""
+
+    pids: Path | None
+    memory: Path | None
+
+
+def _own_cgroup(controller: str) -> Path | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return _CGROUP_ROOT / controller / path.lstrip("/")
+    return None
+
+
+@cache
+def cgroup_support() -> CgroupSupport:
+    """Which cgroup v1 controllers this process can create child groups in."""
+    found: dict[str, Path | None] = {}
+    for controller in ("pids", "memory"):
+        base = _own_cgroup(controller)
+        ok = False
+        if base is not None and base.is_dir():
+            probe = base / f"pytest-tts-probe-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                probe.mkdir()
+                probe.rmdir()
+                ok = True
+            except OSError:
+                ok = False
+        found[controller] = base if ok else None
+    support = CgroupSupport(pids=found["pids"], memory=found["memory"])
+    if support.pids is None:
+        log.warning(
+            "sandbox: no writable pids cgroup; a fork storm is bounded only by the host's "
+            "pid_max (processes run as root ignore RLIMIT_NPROC)"
+        )
+    if support.memory is None:
+        log.warning("sandbox: no writable memory cgroup; memory is bounded per process only")
+    return support
+
+
+@cache
+def bwrap_path() -> str:
+    """The ``bwrap`` executable, checked to work here; raises VerifierError otherwise."""
+    path = shutil.which("bwrap")
+    if path is None:
+        msg = (
+            "the unit_tests sandbox needs bubblewrap ('bwrap' not found on PATH); "
+            f"install it with: {INSTALL_HINT}"
+        )
+        raise VerifierError(msg)
+    probe = subprocess.run(
+        [path, *_mounts(), "--unshare-all", "--cap-drop", "ALL", "--", "/bin/true"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if probe.returncode != 0:
+        msg = (
+            f"bubblewrap cannot create a sandbox here (exit {probe.returncode}): "
+            f"{probe.stderr.strip()[:300]}"
+        )
+        raise VerifierError(msg)
+    return path
+
+
+def _mounts() -> list[str]:
+    """Read-only binds: /usr, its usual top-level links, the loader cache, Python's prefixes."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        args += ["--ro-bind-try", etc, etc]
+    prefixes: list[str] = []
+    for prefix in (sys.base_prefix, sys.prefix, sys.exec_prefix):
+        for p in {prefix, os.path.realpath(prefix)}:
+            if not p.startswith("/usr/") and p not in prefixes:
+                prefixes.append(p)
+    for p in sorted(prefixes, key=len):
+        args += ["--ro-bind", p, p]
+    return args
+
+
+def _bwrap_argv(limits: Limits, python: str) -> list[str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    argv = [bwrap_path(), *_mounts()]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    argv += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp", "--remount-ro", "/"]
+    argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    argv += ["--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    argv += ["--chdir", "/tmp", "--", python, "-s", "-B", "-c", HARNESS]
+    return argv
+
+
+class _Cgroups:
+    """The per-job cgroups: created before the job, swept and removed after it."""
+
+    def __init__(self, limits: Limits) -> None:
+        support = cgroup_support()
+        name = f"pytest-tts-{os.getpid()}-{secrets.token_hex(6)}"
+        self.dirs: list[Path] = []
+        self.pids: Path | None = None
+        self.memory: Path | None = None
+        if support.pids is not None:
+            self.pids = support.pids / name
+            self.pids.mkdir()
+            self.dirs.append(self.pids)
+            (self.pids / "pids.max").write_text(str(limits.max_processes))
+        if support.memory is not None:
+            self.memory = support.memory / name
+            self.memory.mkdir()
+            self.dirs.append(self.memory)
+            total = (limits.memory_mb + limits.tmp_mb + 64) << 20
+            (self.memory / "memory.limit_in_bytes").write_text(str(total))
+
+    def join_script(self) -> str:
+        procs = " ".join(shlex.quote(str(d / "cgroup.procs")) for d in self.dirs)
+        return f'for f in {procs}; do echo $$ > "$f" || exit 97; done; exec "$@"'
+
+    def hit_pids_limit(self) -> bool:
+        if self.pids is None:
+            return False
+        for line in _read(self.pids / "pids.events").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "max" and value.strip() not in ("", "0"):
+                return True
+        return False
+
+    def oom_killed(self) -> bool:
+        if self.memory is None:
+            return False
+        for line in _read(self.memory / "memory.oom_control").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip() not in ("", "0"):
+                return True
+        return False
+
+    def sweep(self) -> None:
+        """Kill every member, then remove the groups; raises VerifierError if one survives."""
+        for d in self.dirs:
+            for _ in range(200):
+                members = [int(p) for p in _read(d / "cgroup.procs").split()]
+                if not members:
+                    break
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.01)
+            for _ in range(200):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            else:
+                msg = f"sandbox cgroup {d} could not be removed: processes survived the sandbox"
+                raise VerifierError(msg)
+
+
+def _user_processes() -> int:
+    """How many processes this user runs now (RLIMIT_NPROC counts them all, host-wide)."""
+    uid, count = str(os.getuid()), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            for line in _read(entry / "status").splitlines():
+                if line.startswith("Uid:"):
+                    count += line.split()[1] == uid
+                    break
+    return count
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+class Sandbox:
+    """Runs :class:`Job` objects under bubblewrap, ``workers`` at a time."""
+
+    def __init__(
+        self, limits: Limits | None = None, workers: int | None = None, python: str | None = None
+    ) -> None:
+        self.limits = limits or Limits()
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self.python = python or sys.executable
+        self._argv = _bwrap_argv(self.limits, self.python)
+        self.cgroups = cgroup_support()
+
+    def run(self, jobs: Sequence[Job]) -> list[Outcome]:
+        """One outcome per job, in order; jobs run in parallel across ``workers``."""
+        if len(jobs) <= 1 or self.workers == 1:
+            return [self.run_one(job) for job in jobs]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
+            return list(pool.map(self.run_one, jobs))
+
+    def run_one(self, job: Job) -> Outcome:
+        limits = self.limits
+        nonce = secrets.token_hex(16)
+        groups = _Cgroups(limits)
+        read_fd, write_fd = os.pipe()
+        payload = {
+            "fd": write_fd,
+            "nonce": nonce,
+            "program": job.program,
+            "test": job.test,
+            "entry_point": job.entry_point,
+            "memory": limits.memory_mb << 20,
+            "cpu": limits.cpu_seconds,
+            "fsize": max(limits.output_bytes, limits.tmp_mb << 20),
+            "nproc": 0 if groups.pids is not None else _user_processes() + limits.max_processes,
+        }
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", groups.join_script(), "sh", *self._argv],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            os.close(write_fd)
+            groups.sweep()
+            msg = f"could not start the sandbox: {exc}"
+            raise VerifierError(msg) from None
+        os.close(write_fd)
+        try:
+            output, over, timed_out = self._communicate(proc, json.dumps(payload).encode(), start)
+        finally:
+            self._kill(proc)
+        wall = time.monotonic() - start
+        messages = _drain(read_fd)
+        pids_hit, oom = groups.hit_pids_limit(), groups.oom_killed()
+        groups.sweep()
+        text = output.decode("utf-8", "replace")
+        return _classify(
+            messages, nonce, proc.returncode, text, wall, over, timed_out, pids_hit, oom
+        )
+
+    def _communicate(
+        self, proc: subprocess.Popen[bytes], payload: bytes, start: float
+    ) -> tuple[bytes, bool, bool]:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        cap = self.limits.output_bytes
+        deadline = start + self.limits.timeout_s
+        output = bytearray()
+        fd = proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return bytes(output), False, True
+                if not selector.select(timeout=min(remaining, 0.5)):
+                    continue
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                output += chunk
+                if len(output) > cap:
+                    return bytes(output[:cap]), True, False
+        remaining = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(remaining, 0.01))
+        except subprocess.TimeoutExpired:
+            return bytes(output), False, True
+        return bytes(output), False, False
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _drain(fd: int) -> list[str]:
+    os.set_blocking(fd, False)
+    data = bytearray()
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > 1 << 20:
+                break
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace").splitlines()
+
+
+def _classify(
+    messages: list[str],
+    nonce: str,
+    returncode: int | None,
+    output: str,
+    wall: float,
+    over: bool,
+    timed_out: bool,
+    pids_hit: bool,
+    oom: bool,
+) -> Outcome:
+    def outcome(status: str, detail: str = "") -> Outcome:
+        return Outcome(status, detail, output, wall)
+
+    if f"P {nonce}" in messages:
+        return outcome("passed")
+    if over:
+        return outcome("output limit", "output exceeded the cap")
+    if timed_out:
+        return outcome("timeout", "wall-clock limit")
+    if "S" not in messages:
+        if returncode == 97:
+            msg = "the sandbox could not join its cgroups"
+        else:
+            msg = f"the sandbox did not start (exit {returncode}): {output.strip()[:300]}"
+        raise VerifierError(msg)
+    failures = [m[2:] for m in messages if m.startswith("F ")]
+    kind, _, text = failures[0].partition("\t") if failures else ("", "", "")
+    signum = returncode - 128 if returncode is not None and returncode > 128 else None
+    if kind == "memory" or oom:
+        return outcome("memory", text or "memory limit")
+    if pids_hit:
+        return outcome("process limit", text)
+    if kind == "syntax":
+        return outcome("syntax error", text)
+    if kind == "assertion":
+        return outcome("assertion failed", text)
+    if kind == "exit":
+        return outcome("exit before tests", f"SystemExit during {text}")
+    if kind == "error":
+        return outcome("error", text)
+    if signum == signal.SIGXCPU:
+        return outcome("timeout", "CPU time limit")
+    if signum == signal.SIGXFSZ:
+        return outcome("output limit", "file size limit")
+    if signum is not None:
+        return outcome("killed", f"killed by {signal.Signals(signum).name}")
+    return outcome(
+        "exit before tests", f"exited with status {returncode} before the tests finished"
+    )
