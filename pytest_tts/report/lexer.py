@@ -73,7 +73,8 @@ class TTSLexer(RegexLexer):
         "root": [
             (r"\s+", Whitespace),
             (r"#.*?$", Comment.Single),
-            (r'"', String.Double, "string"),
+            # one token per string; an unterminated one ends at the line's end
+            (r'"(?:\\.|[^"\\\n])*"?', String.Double),
             # a declaration names what it declares: `model arith = …`, `verifier units = …`
             (
                 rf"\b(model|dataset|verifier)(\s+)({_IDENT})(\s*)(=)",
@@ -92,11 +93,5 @@ class TTSLexer(RegexLexer):
             (r"[{}()\[\],;:.]", Punctuation),
             (_IDENT, Name),
             (r".", Text),
-        ],
-        "string": [
-            (r"\\.", String.Escape),
-            (r'[^"\\\n]+', String.Double),
-            (r'"', String.Double, "#pop"),
-            (r"\n", Text, "#pop"),  # an unterminated string ends at the line's end
         ],
     }

@@ -371,3 +371,11 @@ def assert_golden(name: str, text: str) -> None:
 @pytest.fixture
 def golden() -> Callable[[str, str], None]:
     return assert_golden
+
+
+@pytest.fixture(scope="session")
+def report_html() -> str:
+    """The HTML report of the synthetic run, rendered once per session (plots are slow)."""
+    from pytest_tts.report.html import render_html
+
+    return render_html(synthetic_results())
