@@ -76,6 +76,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(builtins, "tts-builtins")
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    from pytest_tts.collect import collect_file
+
+    return collect_file(file_path, parent)
+
+
 def cache_dir(config: pytest.Config) -> Path:
     """The sample store's folder: option, then ini, then ``.tts-cache`` at the rootdir."""
     value = config.getoption("--tts-cache-dir") or config.getini("tts_cache_dir")

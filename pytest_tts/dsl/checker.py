@@ -204,9 +204,9 @@ class _Checker:
     def _plugin_call(self, call: ast.Call, kind: Kind) -> S.PluginCall | None:
         name = call.func.text
         if (kind, name) not in self.registry:
-            self.add(
-                unknown_name(call.func.span, _KIND_WORDS[kind], name, self.registry.names(kind))
-            )
+            known = self.registry.names(kind)
+            word = _KIND_WORDS[kind]
+            self.add(unknown_name(call.func.span, word, name, known, code=f"unknown-{kind}"))
             self._values(call.args)  # still report problems inside the arguments
             return None
         args, kwargs = self._values(call.args)

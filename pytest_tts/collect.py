@@ -1,0 +1,109 @@
+"""pytest nodes for ``.tts`` files: a file, one collector per spec, one item per expectation.
+
+::
+
+    specs/addition.tts                               SpecFile     (pytest.File)
+    specs/addition.tts::voting pays off              SpecNode     (pytest.Collector)
+    specs/addition.tts::voting pays off::accuracy>=0.55@flops<=4e9[majority_vote]
+                                                     ExpectationItem (pytest.Item)
+
+A spec that does not check fails collection with the rendered diagnostics and no Python
+traceback; a file with no ``spec`` blocks (one that only declares, for ``include``)
+collects nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tts.errors import SpecError, TTSError
+from pytest_tts.spec import Expectation, SpecDef
+
+TAG_MARKER_HELP = "tag from a .tts spec's 'tags' line"
+
+
+class SpecFile(pytest.File):
+    """One ``.tts`` file."""
+
+    def collect(self) -> Iterator[SpecNode]:
+        from pytest_tts.dsl import load_spec_file
+        from pytest_tts.plugin import get_registry
+
+        try:
+            checked = load_spec_file(self.path, get_registry(self.config))
+        except SpecError as exc:
+            raise self.CollectError(exc.rendered) from None
+        self.checked = checked
+        for spec in checked.specs:
+            yield SpecNode.from_parent(self, name=spec.name, spec=spec)
+
+
+class SpecNode(pytest.Collector):
+    """One ``spec`` block (one per model when it is parametrized over models)."""
+
+    def __init__(self, *, spec: SpecDef, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        for tag in spec.tags:
+            _register_marker(self.config, tag)
+            self.add_marker(tag)
+
+    def collect(self) -> Iterator[ExpectationItem]:
+        for expectation in self.spec.expectations:
+            yield ExpectationItem.from_parent(
+                self, name=expectation.id, spec=self.spec, expectation=expectation
+            )
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line = self.spec.span.pytest_line if self.spec.span is not None else 0
+        return self.path, line, f"spec {self.spec.name!r}"
+
+
+class ExpectationItem(pytest.Item):
+    """One ``expect`` statement: it passes when the expectation holds on the model."""
+
+    def __init__(self, *, spec: SpecDef, expectation: Expectation, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.expectation = expectation
+        self.add_marker("tts")
+
+    def runtest(self) -> None:
+        # Imported here: collection must stay free of the run-time machinery (and of torch).
+        session = importlib.import_module("pytest_tts.session")
+        session.run_expectation(self)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> Any:
+        if isinstance(excinfo.value, TTSError):
+            return getattr(excinfo.value, "rendered", None) or str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return (
+            self.path,
+            self.expectation.span.pytest_line,
+            f"{self.spec.name}: {self.expectation.text}",
+        )
+
+
+def _register_marker(config: pytest.Config, tag: str) -> None:
+    """Declare a spec's tag as a marker so that ``--strict-markers`` accepts it."""
+    known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    if tag not in known:
+        config.addinivalue_line("markers", f"{tag}: {TAG_MARKER_HELP}")
+
+
+def collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
+    """The ``pytest_collect_file`` implementation: ``.tts`` files become SpecFiles."""
+    if file_path.suffix == ".tts":
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
