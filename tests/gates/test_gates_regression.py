@@ -1,0 +1,171 @@
+"""Regression against a baseline: paired one-sided tests, Holm / max-T, problem matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pytest_tts.gates.regression import check_regression, paired_t, regression_pvalues
+
+KS = [1, 2, 4, 8]
+
+
+def runs(drop: float, problems: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline and current per-problem values from 8-sample pools; ``drop`` on every point."""
+    rng = np.random.default_rng(seed)
+    theta = np.clip(rng.beta(2, 2, (problems, 1)) + np.array([0.0, 0.05, 0.1, 0.12]), 0, 1)
+    base = rng.binomial(8, theta) / 8
+    cur = rng.binomial(8, np.clip(theta - drop, 0, 1)) / 8
+    return cur, base
+
+
+def test_identical_runs_pass_with_p_one() -> None:
+    _, base = runs(0.0)
+    result = check_regression(base, base, ks=KS, tolerance=0.0)
+    assert result.passed
+    assert result.data["adjusted_p"] == [1.0] * 4
+    assert [r["verdict"] for r in result.rows] == ["ok"] * 4
+
+
+def test_a_clear_drop_fails_with_the_table() -> None:
+    cur, base = runs(0.08)
+    result = check_regression(cur, base, ks=KS, tolerance=0.02, metric="accuracy")
+    assert not result.passed
+    assert {r["verdict"] for r in result.rows} == {"REGRESSED"}
+    row = result.rows[0]
+    assert set(row) == {
+        "k",
+        "cost (n)",
+        "baseline",
+        "observed",
+        "difference",
+        "0.95 interval",
+        "adjusted p",
+        "verdict",
+    }
+    assert row["difference"] == pytest.approx(row["observed"] - row["baseline"])
+    lo, hi = row["0.95 interval"]
+    assert lo < row["difference"] < hi
+    text = result.render()
+    assert "REGRESSED" in text
+    assert "Holm" in text
+    assert "dropped by more than 0.02" in result.headline
+
+
+def test_raw_p_values_match_scipy_one_sided_t_test() -> None:
+    cur, base = runs(0.03, problems=150, seed=3)
+    drop = base - cur
+    _, _, _, p = paired_t(drop, 0.01)
+    for j in range(drop.shape[1]):
+        ref = stats.ttest_1samp(drop[:, j] - 0.01, 0.0, alternative="greater").pvalue
+        assert p[j] == pytest.approx(ref)
+
+
+def test_uniform_drop_within_tolerance_passes() -> None:
+    base = np.tile(np.linspace(0.2, 0.9, 50)[:, None], (1, 4))
+    assert check_regression(base - 0.01, base, ks=KS, tolerance=0.02).passed
+
+
+def test_zero_spread_drop_beyond_tolerance_is_certain() -> None:
+    base = np.full((30, 4), 0.8)
+    result = check_regression(base - 0.05, base, ks=KS, tolerance=0.02)
+    assert not result.passed
+    assert result.data["adjusted_p"] == [0.0] * 4
+
+
+def test_drop_beyond_tolerance_but_noisy_is_flagged_not_failed() -> None:
+    cur, base = runs(0.04, problems=40, seed=1)
+    result = check_regression(cur, base, ks=KS, tolerance=0.0)
+    assert result.passed
+    assert "drop not significant" in {r["verdict"] for r in result.rows}
+
+
+def test_missing_problems_are_excluded_and_listed() -> None:
+    cur, base = runs(0.0, problems=50)
+    ids = [f"p{i:02d}" for i in range(50)]
+    result = check_regression(
+        cur[5:], base[:-3], ks=KS, tolerance=0.02, current_ids=ids[5:], baseline_ids=ids[:-3]
+    )
+    assert result.data["problems"] == 42
+    assert "3 problem(s) only in the current run, excluded: p47, p48, p49" in result.notes
+    assert any(n.startswith("5 problem(s) only in the baseline") for n in result.notes)
+    strict = check_regression(
+        cur[5:],
+        base[:-3],
+        ks=KS,
+        tolerance=0.02,
+        current_ids=ids[5:],
+        baseline_ids=ids[:-3],
+        missing="fail",
+    )
+    assert not strict.passed
+    assert "5 gone" in strict.headline
+
+
+def test_problems_are_matched_by_id_not_position() -> None:
+    _, base = runs(0.0, problems=60)
+    ids = [f"p{i}" for i in range(60)]
+    order = np.random.default_rng(0).permutation(60)
+    shuffled = check_regression(
+        base[order],
+        base,
+        ks=KS,
+        tolerance=0.0,
+        current_ids=[ids[i] for i in order],
+        baseline_ids=ids,
+    )
+    assert shuffled.data["adjusted_p"] == [1.0] * 4
+
+
+def test_budget_points_are_matched_by_k() -> None:
+    cur, base = runs(0.0, problems=80)
+    result = check_regression(
+        cur[:, 1:], base[:, :3], ks=[2, 4, 8], baseline_ks=[1, 2, 4], tolerance=0.02
+    )
+    assert [r["k"] for r in result.rows] == [2, 4]
+    assert "budget points not in the baseline, not tested: k = [8]" in result.notes
+    assert "baseline budget points missing from this run, not tested: k = [1]" in result.notes
+
+
+def test_budget_restricts_the_tested_points() -> None:
+    cur, base = runs(0.0, problems=80)
+    result = check_regression(cur, base, ks=KS, tolerance=0.02, budget=("n", "<=", 2))
+    assert [r["k"] for r in result.rows] == [1, 2]
+    none = check_regression(cur, base, ks=KS, tolerance=0.02, budget=("n", "=", 3))
+    assert not none.passed
+    assert "no budget point to test" in none.headline
+
+
+def test_maxt_is_less_conservative_than_holm_for_correlated_points() -> None:
+    rng = np.random.default_rng(7)
+    d = rng.normal(0.01, 0.1, (300, 1))
+    drop = np.repeat(d, 4, axis=1)  # four perfectly correlated budget points
+    _, _, holm_p = regression_pvalues(drop, 0.0, method="holm")
+    _, _, maxt_p = regression_pvalues(drop, 0.0, method="maxt", resamples=4000, seed=1)
+    _, _, _, raw = paired_t(drop, 0.0)
+    np.testing.assert_allclose(holm_p, np.minimum(1, 4 * raw))
+    assert np.all(maxt_p < holm_p)
+    assert maxt_p[0] == pytest.approx(raw[0], abs=0.02)
+
+
+def test_maxt_gate_agrees_on_a_clear_drop() -> None:
+    cur, base = runs(0.08, seed=4)
+    result = check_regression(cur, base, ks=KS, tolerance=0.0, method="maxt", resamples=500)
+    assert not result.passed
+    assert "max-T" in result.method
+
+
+def test_provenance_notes_are_carried() -> None:
+    _, base = runs(0.0, problems=20)
+    result = check_regression(
+        base, base, ks=KS, tolerance=0.0, notes=["provenance mismatch allowed: engine_version"]
+    )
+    assert "provenance mismatch allowed: engine_version" in result.render()
+
+
+def test_shapes_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"current values must be \[problems, 4\]"):
+        check_regression(np.zeros((3, 2)), np.zeros((3, 4)), ks=KS, tolerance=0.0)
+    with pytest.raises(ValueError, match="same problems in the same order"):
+        check_regression(np.zeros((3, 4)), np.zeros((2, 4)), ks=KS, tolerance=0.0)
