@@ -20,6 +20,9 @@ from scipy.special import gammaln
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.pool import FloatArray, PoolArrays
 
+Ks = Sequence[int] | npt.NDArray[np.integer[Any]]
+"""Budgets in samples: a list or an integer array."""
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -65,11 +68,11 @@ class Strategy(Protocol):
     text: str
     requires: frozenset[str]
 
-    def estimate(self, pool: PoolArrays, ks: Sequence[int]) -> Estimate: ...
+    def estimate(self, pool: PoolArrays, ks: Ks) -> Estimate: ...
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray: ...
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray: ...
 
-    def cost(self, pool: PoolArrays, ks: Sequence[int]) -> Cost: ...
+    def cost(self, pool: PoolArrays, ks: Ks) -> Cost: ...
 
 
 class BaseStrategy:
@@ -78,14 +81,14 @@ class BaseStrategy:
     text: str = ""
     requires: frozenset[str] = frozenset()
 
-    def estimate(self, pool: PoolArrays, ks: Sequence[int]) -> Estimate:
+    def estimate(self, pool: PoolArrays, ks: Ks) -> Estimate:
         values = self.per_problem(pool, ks)
         return Estimate(values, np.zeros_like(values))
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         raise NotImplementedError
 
-    def cost(self, pool: PoolArrays, ks: Sequence[int]) -> Cost:
+    def cost(self, pool: PoolArrays, ks: Ks) -> Cost:
         k = check_ks(ks, pool.n_samples).astype(np.float64)
         mean_tokens = pool.completion_tokens.mean(axis=1)
         samples = np.broadcast_to(k, (pool.n_problems, k.size)).copy()
@@ -106,7 +109,7 @@ def verifier_name(verifier: Any, strategy: str) -> str:
     raise EstimationError(msg)
 
 
-def check_ks(ks: Sequence[int] | npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
+def check_ks(ks: Ks | npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
     """Budgets as an int array, each 1 <= k <= n."""
     arr = np.atleast_1d(np.asarray(ks))
     if arr.ndim != 1 or arr.size == 0:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from pytest_tts.estimate.pool import FloatArray, PoolArrays
-from pytest_tts.strategies.base import BaseStrategy, Cost, check_ks
+from pytest_tts.strategies.base import BaseStrategy, Cost, Ks, check_ks
 
 
 class Single(BaseStrategy):
@@ -19,12 +17,12 @@ class Single(BaseStrategy):
     text = "single"
     requires = frozenset({"correct"})
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         k = check_ks(ks, pool.n_samples)
         rate = pool.correct.mean(axis=1)
         return np.repeat(rate[:, None], k.size, axis=1)
 
-    def cost(self, pool: PoolArrays, ks: Sequence[int]) -> Cost:
+    def cost(self, pool: PoolArrays, ks: Ks) -> Cost:
         k = check_ks(ks, pool.n_samples)
         ones = np.ones((pool.n_problems, k.size))
         tokens = pool.completion_tokens.mean(axis=1)[:, None] * ones
@@ -55,7 +53,7 @@ class PassAtK(BaseStrategy):
     text = "pass_at_k"
     requires = frozenset({"correct"})
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         k = check_ks(ks, pool.n_samples)
         return pass_at_k_values(pool.n_samples, pool.correct.sum(axis=1), k)
 

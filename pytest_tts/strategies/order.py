@@ -11,14 +11,13 @@ One matrix product evaluates all problems and budgets at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.pool import FloatArray, PoolArrays
-from pytest_tts.strategies.base import BaseStrategy, Cost, check_ks, log_comb, verifier_name
+from pytest_tts.strategies.base import BaseStrategy, Cost, Ks, check_ks, log_comb, verifier_name
 
 
 def max_weights(n: int, ks: np.ndarray) -> FloatArray:
@@ -55,7 +54,7 @@ class OrderSelect(BaseStrategy):
     def keys(self, pool: PoolArrays) -> np.ndarray:
         raise NotImplementedError
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         k = check_ks(ks, pool.n_samples)
         keys = self.keys(pool)
         return expected_at_max(-keys if self.lowest else keys, pool.correct, k)
@@ -87,7 +86,7 @@ class FirstFinish(OrderSelect):
     def keys(self, pool: PoolArrays) -> np.ndarray:
         return pool.completion_tokens.astype(np.float64)
 
-    def cost(self, pool: PoolArrays, ks: Sequence[int]) -> Cost:
+    def cost(self, pool: PoolArrays, ks: Ks) -> Cost:
         k = check_ks(ks, pool.n_samples)
         lengths = pool.completion_tokens.astype(np.float64)
         shortest = expected_at_max(-lengths, lengths, k)

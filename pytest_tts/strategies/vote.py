@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from scipy.stats import hypergeom
 
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.pool import FloatArray, PoolArrays
-from pytest_tts.strategies.base import BaseStrategy, Estimate, check_ks, log_comb, verifier_name
+from pytest_tts.strategies.base import BaseStrategy, Estimate, Ks, check_ks, log_comb, verifier_name
 
 LN2 = math.log(2.0)
 EXACT_WORK_LIMIT = 4e8
@@ -208,12 +207,12 @@ class MajorityVote(BaseStrategy):
     def rows(self, pool: PoolArrays) -> tuple[np.ndarray, np.ndarray]:
         return pool.answers, pool.correct
 
-    def estimate(self, pool: PoolArrays, ks: Sequence[int]) -> Estimate:
+    def estimate(self, pool: PoolArrays, ks: Ks) -> Estimate:
         k = check_ks(ks, pool.n_samples)
         codes, correct = self.rows(pool)
         return majority_rows(codes, correct, k, self.draws, self.seed)
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         return self.estimate(pool, ks).values
 
 
@@ -251,7 +250,7 @@ class FilteredVote(BaseStrategy):
         self.draws = draws
         self.seed = seed
 
-    def estimate(self, pool: PoolArrays, ks: Sequence[int]) -> Estimate:
+    def estimate(self, pool: PoolArrays, ks: Ks) -> Estimate:
         k = check_ks(ks, pool.n_samples)
         accepted = pool.accepts(self.verifier)
         n = pool.n_samples
@@ -289,7 +288,7 @@ class FilteredVote(BaseStrategy):
                     se[row, usable] += p0[usable] * inner.mc_se[0]
         return Estimate(np.clip(values, 0.0, 1.0), se)
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         return self.estimate(pool, ks).values
 
 
@@ -331,7 +330,7 @@ class WeightedVote(BaseStrategy):
             raise EstimationError(msg)
         return scores
 
-    def estimate(self, pool: PoolArrays, ks: Sequence[int]) -> Estimate:
+    def estimate(self, pool: PoolArrays, ks: Ks) -> Estimate:
         k = check_ks(ks, pool.n_samples)
         weights = self.weights(pool)
         n = pool.n_samples
@@ -350,7 +349,7 @@ class WeightedVote(BaseStrategy):
                 se[row, ~enumerable] = err
         return Estimate(values, se)
 
-    def per_problem(self, pool: PoolArrays, ks: Sequence[int]) -> FloatArray:
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         return self.estimate(pool, ks).values
 
 
