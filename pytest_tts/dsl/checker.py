@@ -644,7 +644,7 @@ class _Checker:
             unit = self._unit(stmt.unit)
             rng = self._range(stmt.range, unit, pool)
             confidence = self._confidence(stmt.confidence)
-            if left and right and left == right:
+            if left and right and _same(left, right):
                 self.error(stmt.span, "bad-comparison", "both sides measure the same thing")
             elif left and right and unit and (stmt.range is None or rng):
                 check = S.Comparison(left, stmt.op, right, unit, rng, confidence)
@@ -910,6 +910,14 @@ def _measure_id(measure: S.Measure, node: ast.MeasureNode) -> str:
     if node.strategy is not None:
         out += f"[{measure.strategy.text}]"
     return out
+
+
+def _same(left: S.Measure, right: S.Measure) -> bool:
+    return (left.metric, left.strategy.text, left.model.name) == (
+        right.metric,
+        right.strategy.text,
+        right.model.name,
+    )
 
 
 def _budget_id(budget: ast.BudgetNode) -> str:

@@ -398,7 +398,12 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> SpecSyntaxError
     help_ = None
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        expected = set(exc.expected)
+        # LALR merges lookaheads of different contexts into ``exc.expected``; ask the
+        # parser which tokens really advance it from here.
+        try:
+            expected = set(exc.interactive_parser.accepts()) or set(exc.expected)
+        except Exception:  # pragma: no cover - accepts() replays the parser; be defensive
+            expected = set(exc.expected)
         at_end = token.type == "$END"
         pos = len(text) if at_end else (token.start_pos or 0)
         previous = _previous_token(text, pos)
@@ -416,7 +421,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> SpecSyntaxError
             keywords = [describe_terminal(n).strip("'") for n in expected if n.isupper()]
             keywords = [k for k in keywords if k.isidentifier()]
             help_ = did_you_mean(str(token), keywords)
-        elif "NAME" in expected and str(token).isidentifier():
+        elif expected == {"NAME"} and str(token).isidentifier():
             help_ = f"'{token}' is a keyword and cannot be used as a name"
         elif token.type == "EQUAL" and "CMP" in expected:
             help_ = "a threshold compares with '>=', '<=', '>' or '<'"
