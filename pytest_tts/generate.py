@@ -1,0 +1,443 @@
+"""Fill the sample store with exactly the samples that are missing.
+
+``ensure_samples(store, requests)`` takes every pool the selected items need, finds per
+prompt the sample indices not yet stored, and asks each backend for all of them in one
+batched ``generate`` call; results are committed in small batches as they arrive.
+``load_samples(store, request)`` then reads the first n samples of each problem.
+
+One engine per model across processes (pytest-xdist): generation for a backend runs under
+an exclusive ``fcntl.flock`` on ``<cache_dir>/locks/<backend key>.lock``. Whoever takes
+the lock first re-reads what is missing *inside* the lock and generates it; the others
+block on the lock, then find nothing missing and never start an engine (engines start
+lazily, on the first request). Each worker plans from the whole collected session (xdist
+workers all collect every item), so the first one fills everything. On systems without
+``fcntl`` the lock is skipped; the store itself stays consistent (unique keys, upserts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pytest_tts.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationResult,
+    prompt_seed,
+    sampling_provenance,
+)
+from pytest_tts.errors import MissingSamplesError
+from pytest_tts.spec import Sampling
+from pytest_tts.store import SampleStore, StoredSample, canonical_json, missing_runs
+from pytest_tts.store import pool_key as _pool_key
+from pytest_tts.types import Problem, Sample
+
+COMMIT_EVERY_SAMPLES = 64
+COMMIT_EVERY_S = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class PoolRequest:
+    """The samples one spec needs: ``sampling.n`` samples of every problem's prompt.
+
+    Requests whose provenance (backend provenance + sampling without n) is equal share one
+    pool; their problems are merged and the largest n wins. ``label`` names the pool in
+    messages (e.g. ``"arith × sums"``).
+    """
+
+    backend: Backend
+    problems: Sequence[Problem]
+    sampling: Sampling
+    want_logprobs: bool = False
+    label: str = ""
+    model_key: str = ""
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Samples a pool lacks: ``missing`` of ``needed`` over ``prompts`` prompts."""
+
+    pool_key: str
+    label: str
+    needed: int
+    missing: int
+    prompts: int
+
+    def describe(self) -> str:
+        return (
+            f"pool {self.label or '?'} (key {self.pool_key[:12]}) lacks {self.missing} of "
+            f"{self.needed} samples, over {self.prompts} prompts"
+        )
+
+
+@dataclass
+class FillReport:
+    """What ``ensure_samples`` did."""
+
+    generated: int = 0
+    reused: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    engines: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def pool_provenance(request: PoolRequest) -> dict[str, Any]:
+    """Everything that decides the request's samples except n and the prompts."""
+    return {**request.backend.provenance(), "sampling": sampling_provenance(request.sampling)}
+
+
+def pool_key(request: PoolRequest) -> str:
+    """The store key of the request's pool (also the key verdicts are cached under)."""
+    return _pool_key(pool_provenance(request))
+
+
+def pool_id(store: SampleStore, request: PoolRequest) -> int:
+    """The store's row id of the request's pool (for ``store.get_verdicts/put_verdicts``)."""
+    return store.pool(pool_provenance(request))
+
+
+def _backend_key(backend: Backend) -> str:
+    return hashlib.sha256(canonical_json(backend.provenance()).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Pool:
+    key: str
+    id: int
+    label: str
+    sampling: Sampling
+    want_logprobs: bool
+    n: dict[str, int] = field(default_factory=dict)  # prompt -> largest n
+    problem_ids: dict[str, str] = field(default_factory=dict)
+
+
+def _merge(store: SampleStore, requests: Sequence[PoolRequest]) -> dict[str, list[_Pool]]:
+    """Pools by backend key, requests with equal provenance merged."""
+    pools: dict[str, _Pool] = {}
+    backends: dict[str, list[_Pool]] = {}
+    for r in requests:
+        provenance = pool_provenance(r)
+        key = _pool_key(provenance)
+        pool = pools.get(key)
+        if pool is None:
+            pool = _Pool(key, store.pool(provenance), r.label, r.sampling, r.want_logprobs)
+            pools[key] = pool
+            backends.setdefault(_backend_key(r.backend), []).append(pool)
+        pool.want_logprobs |= r.want_logprobs
+        for p in r.problems:
+            pool.n[p.prompt] = max(pool.n.get(p.prompt, 0), r.sampling.n)
+            pool.problem_ids.setdefault(p.prompt, p.id)
+    return backends
+
+
+def _missing(store: SampleStore, pool: _Pool) -> dict[str, list[tuple[int, int]]]:
+    present = store.present(pool.id, list(pool.n), need_logprobs=pool.want_logprobs)
+    runs = {p: missing_runs(present[p], n) for p, n in pool.n.items()}
+    return {p: r for p, r in runs.items() if r}
+
+
+def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list[Shortfall]:
+    """What every pool lacks, without generating anything."""
+    shortfalls = []
+    for pools in _merge(store, requests).values():
+        for pool in pools:
+            missing = _missing(store, pool)
+            if missing:
+                shortfalls.append(
+                    Shortfall(
+                        pool.key,
+                        pool.label,
+                        sum(pool.n.values()),
+                        sum(c for runs in missing.values() for _, c in runs),
+                        len(missing),
+                    )
+                )
+    return shortfalls
+
+
+def _offline_error(shortfalls: Sequence[Shortfall]) -> MissingSamplesError:
+    lines = [s.describe() for s in shortfalls]
+    msg = (
+        "offline mode (--tts-offline) never generates, and the sample store lacks samples:\n  "
+        + "\n  ".join(lines)
+        + "\nrun once without --tts-offline (or `pytest-tts cache import` a filled cache)"
+    )
+    error = MissingSamplesError(msg)
+    error.shortfalls = list(shortfalls)  # type: ignore[attr-defined]
+    return error
+
+
+def ensure_samples(
+    store: SampleStore,
+    requests: Sequence[PoolRequest],
+    *,
+    offline: bool = False,
+    progress: Progress | None = None,
+    lock_dir: str | os.PathLike[str] | None = None,
+) -> FillReport:
+    """Generate every sample the requests need that the store lacks; returns what was done.
+
+    With ``offline`` nothing is generated and any shortfall raises MissingSamplesError
+    naming each pool and how many samples it lacks. ``lock_dir`` (default: ``locks/``
+    beside the store file) holds the per-backend lock files.
+    """
+    report = FillReport()
+    started = time.perf_counter()
+    groups = _merge(store, requests)
+    backends = {_backend_key(r.backend): r.backend for r in requests}
+    if offline:
+        shortfalls = missing_samples(store, requests)
+        if shortfalls:
+            raise _offline_error(shortfalls)
+    locks = Path(lock_dir) if lock_dir is not None else store.path.parent / "locks"
+    for bkey, pools in groups.items():
+        total_needed = sum(sum(p.n.values()) for p in pools)
+        if offline:
+            report.reused += total_needed
+            continue
+        backend = backends[bkey]
+        missing = {p.key: _missing(store, p) for p in pools}
+        if not any(missing.values()):
+            report.reused += total_needed
+            continue
+        with _file_lock(locks / f"{bkey}.lock", backend.label, progress):
+            # another process may have generated while we waited for the lock
+            missing = {p.key: _missing(store, p) for p in pools}
+            batch = [
+                GenerationRequest(
+                    tag=(pool.key, prompt),
+                    prompt=prompt,
+                    n=count,
+                    first_index=first,
+                    seed=prompt_seed(pool.sampling.seed, prompt),
+                    sampling=pool.sampling,
+                    want_logprobs=pool.want_logprobs,
+                    problem_id=pool.problem_ids[prompt],
+                )
+                for pool in pools
+                for prompt, runs in missing[pool.key].items()
+                for first, count in runs
+            ]
+            todo = sum(r.n for r in batch)
+            report.reused += total_needed - todo
+            if not batch:
+                continue
+            report.engines.append(backend.label)
+            by_key = {p.key: p for p in pools}
+            if progress is not None:
+                progress.start(backend.label, todo)
+            _fill(store, backend.generate(batch), by_key, report, progress)
+            if progress is not None:
+                progress.finish()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _fill(
+    store: SampleStore,
+    results: Iterator[GenerationResult],
+    pools: dict[str, _Pool],
+    report: FillReport,
+    progress: Progress | None,
+) -> None:
+    buffered: dict[int, list[StoredSample]] = {}
+    count = 0
+    last = time.monotonic()
+
+    def flush() -> None:
+        nonlocal count, last
+        for pid, rows in buffered.items():
+            store.put_samples(pid, rows)
+        buffered.clear()
+        count = 0
+        last = time.monotonic()
+
+    try:
+        for result in results:
+            req = result.request
+            pool = pools[req.tag[0]]  # type: ignore[index]
+            rows = buffered.setdefault(pool.id, [])
+            tokens = 0
+            for j, c in enumerate(result.completions):
+                rows.append(
+                    StoredSample(
+                        prompt=req.prompt,
+                        index=req.first_index + j,
+                        text=c.text,
+                        prompt_tokens=c.prompt_tokens,
+                        completion_tokens=c.completion_tokens,
+                        finish_reason=c.finish_reason,
+                        token_ids=c.token_ids,
+                        logprobs=c.logprobs,
+                        extra=dict(c.extra) or None,
+                    )
+                )
+                tokens += c.completion_tokens
+            if result.completions:
+                report.prompt_tokens += result.completions[0].prompt_tokens
+            report.completion_tokens += tokens
+            report.generated += len(result.completions)
+            count += len(result.completions)
+            if progress is not None:
+                progress.advance(len(result.completions), tokens)
+            if count >= COMMIT_EVERY_SAMPLES or time.monotonic() - last >= COMMIT_EVERY_S:
+                flush()
+    finally:
+        flush()
+
+
+def load_samples(store: SampleStore, request: PoolRequest) -> dict[str, list[Sample]]:
+    """The first ``request.sampling.n`` samples of each problem, by index.
+
+    Raises MissingSamplesError when a problem has fewer (e.g. offline with a thin cache).
+    """
+    pid = pool_id(store, request)
+    n = request.sampling.n
+    rows = store.load(pid, list({p.prompt for p in request.problems}), n)
+    result: dict[str, list[Sample]] = {}
+    short = 0
+    short_prompts = 0
+    for problem in request.problems:
+        got = rows[problem.prompt]
+        if len(got) < n or (request.want_logprobs and any(s.logprobs is None for s in got)):
+            short += n - len(got) if len(got) < n else n
+            short_prompts += 1
+            continue
+        result[problem.id] = [
+            Sample(
+                problem_id=problem.id,
+                index=s.index,
+                text=s.text,
+                prompt_tokens=s.prompt_tokens,
+                completion_tokens=s.completion_tokens,
+                finish_reason=s.finish_reason,
+                logprobs=s.logprobs,
+                token_ids=s.token_ids,
+            )
+            for s in got
+        ]
+    if short:
+        shortfall = Shortfall(
+            pool_key(request), request.label, n * len(request.problems), short, short_prompts
+        )
+        msg = f"{shortfall.describe()}; run ensure_samples first (or without --tts-offline)"
+        error = MissingSamplesError(msg)
+        error.shortfalls = [shortfall]  # type: ignore[attr-defined]
+        raise error
+    return result
+
+
+def sample_extras(store: SampleStore, request: PoolRequest) -> dict[tuple[str, int], Any]:
+    """Extra per-sample fields a backend stored (the replay backend's answers, scores)."""
+    pid = pool_id(store, request)
+    rows = store.load(pid, [p.prompt for p in request.problems], request.sampling.n)
+    ids = {p.prompt: p.id for p in request.problems}
+    return {
+        (ids[prompt], s.index): s.extra
+        for prompt, samples in rows.items()
+        for s in samples
+        if s.extra
+    }
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, label: str, progress: Progress | None) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the store alone keeps consistency
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress is not None:
+                progress.note(f"waiting for another process generating with {label}")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Progress:
+    """Samples done / total, tokens/s and ETA.
+
+    On a terminal one line is redrawn in place; otherwise (CI logs) a line is printed every
+    ``interval`` seconds and when done.
+    """
+
+    def __init__(
+        self, stream: IO[str] | None = None, *, tty: bool | None = None, interval: float = 10.0
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.interval = interval if not self.tty else 0.2
+        self.label = ""
+        self.total = 0
+        self.done = 0
+        self.tokens = 0
+        self._t0 = 0.0
+        self._last = 0.0
+
+    def note(self, text: str) -> None:
+        self.stream.write(f"pytest-tts: {text}\n")
+        self.stream.flush()
+
+    def start(self, label: str, total: int) -> None:
+        self.label, self.total, self.done, self.tokens = label, total, 0, 0
+        self._t0 = self._last = time.monotonic()
+        self._emit()
+
+    def advance(self, samples: int, tokens: int) -> None:
+        self.done += samples
+        self.tokens += tokens
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self._emit()
+
+    def finish(self) -> None:
+        self._emit(final=True)
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self._t0, 1e-9)
+        rate = self.tokens / elapsed
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        if self.done >= self.total:
+            eta = f"done in {_clock(elapsed)}"
+        elif self.done:
+            eta = f"ETA {_clock(elapsed * (self.total - self.done) / self.done)}"
+        else:
+            eta = "ETA ?"
+        return (
+            f"pytest-tts: generating with {self.label}: {self.done:,}/{self.total:,} samples "
+            f"({pct:.0f}%) · {rate:,.0f} tok/s · {eta}"
+        )
+
+    def _emit(self, *, final: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + self.line() + ("\n" if final else ""))
+        else:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
