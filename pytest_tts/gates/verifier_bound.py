@@ -9,8 +9,15 @@ flat):
 
 each with an exact Clopper–Pearson bound (``scipy.stats.beta`` quantiles) at the stated
 confidence: the upper bound for ``<=``/``<`` claims, the lower bound for ``>=``/``>``.
-Clopper–Pearson treats every judged sample as an independent trial; samples of the same
-problem are correlated, which ``bench/gate_calibration.py`` measures (coverage on real pools).
+Plain Clopper–Pearson treats every judged sample as an independent trial. Samples of one
+problem are correlated (a verifier fooled by one wrong answer to a problem tends to be fooled
+by its other wrong answers), and then the plain bound is too tight: ``bench/gate_calibration.py``
+measured 0.82 coverage for a nominal 0.95 on a real pool. With a problem axis (two or more
+axes) the gate therefore uses, by default, the Korn–Graubard (1998) variant: Clopper–Pearson
+at the effective sample size ``n / deff``, where the design effect ``deff >= 1`` compares the
+cluster-robust (ratio-estimator, linearization) variance of the rate over problems with the
+binomial variance. With no errors (or only errors) the design effect cannot be estimated and
+the plain bound is used.
 
 The accuracy ceiling ("Inference Scaling fLaws"): resample a problem until the verifier
 accepts, and answer with the accepted sample. A sample is correct with probability ``p``
@@ -76,6 +83,25 @@ def accuracy_ceiling(p: ArrayLike, fpr: float, fnr: float = 0.0) -> NDArray[np.f
     return out
 
 
+def effective_counts(errors: ArrayLike, trials: ArrayLike) -> tuple[float, float, float]:
+    """(effective errors, effective trials, design effect) from per-problem counts.
+
+    The rate is ``r = sum(errors) / sum(trials)``; its cluster-robust variance over the
+    ``m`` problems that have trials is ``m / (m - 1) * sum((e_i - r t_i)^2) / n^2``. The
+    design effect is that variance over the binomial one, at least 1.
+    """
+    e = np.asarray(errors, dtype=np.float64).reshape(-1)
+    t = np.asarray(trials, dtype=np.float64).reshape(-1)
+    n, x = float(t.sum()), float(e.sum())
+    m = int((t > 0).sum())
+    if n == 0 or x in (0.0, n) or m < 2:
+        return x, n, 1.0
+    r = x / n
+    robust = m / (m - 1) * float(((e - r * t) ** 2).sum()) / n**2
+    deff = max(1.0, robust / (r * (1 - r) / n))
+    return r * n / deff, n / deff, deff
+
+
 def verifier_rates(oracle: ArrayLike, verifier: ArrayLike) -> dict[str, int]:
     """Counts: oracle negatives/positives and the verifier's false positives/negatives."""
     o = np.asarray(oracle, dtype=bool)
@@ -100,12 +126,15 @@ def check_verifier_bound(
     metric: RateName = "false_positive_rate",
     confidence: float = 0.95,
     verifier_name: str = "verifier",
+    clustered: bool | None = None,
 ) -> GateResult:
     """Is the verifier's FPR (or FNR) ``OP value``, by its Clopper–Pearson bound?
 
     ``oracle``/``verifier`` are boolean arrays of one shape; with two or more axes the first
     is problems (single-sample accuracy per problem, for the ceiling, is the oracle's mean
     over the others); a flat array is one pool and its ceiling uses the overall accuracy.
+    ``clustered`` (default: when there is a problem axis) widens the bound for the
+    correlation of samples within a problem (Korn–Graubard, see the module doc).
     """
     op = norm_op(op)
     if op == "=":
@@ -113,19 +142,35 @@ def check_verifier_bound(
         raise ValueError(msg)
     counts = verifier_rates(oracle, verifier)
     o = np.asarray(oracle, dtype=bool)
+    v = np.asarray(verifier, dtype=bool)
+    if clustered is None:
+        clustered = o.ndim >= 2
+    if clustered and o.ndim < 2:
+        msg = "clustered bounds need a problem axis: verdicts shaped [problems, samples]"
+        raise ValueError(msg)
     side = "upper" if op in ("<=", "<") else "lower"
     notes: list[str] = []
     rates: dict[str, dict[str, Any]] = {}
+    per_problem = (o.reshape(o.shape[0], -1), v.reshape(v.shape[0], -1)) if o.ndim >= 2 else None
     for name, errors, trials in (
         ("false_positive_rate", counts["false_positives"], counts["negatives"]),
         ("false_negative_rate", counts["false_negatives"], counts["positives"]),
     ):
-        lo, hi = clopper_pearson(errors, trials, confidence, side)
+        x_eff, n_eff, deff = float(errors), float(trials), 1.0
+        if clustered and per_problem is not None:
+            po, pv = per_problem
+            if name == "false_positive_rate":
+                e_i, t_i = (pv & ~po).sum(axis=1), (~po).sum(axis=1)
+            else:
+                e_i, t_i = (~pv & po).sum(axis=1), po.sum(axis=1)
+            x_eff, n_eff, deff = effective_counts(e_i, t_i)
+        lo, hi = clopper_pearson(x_eff, n_eff, confidence, side)
         rates[name] = {
             "errors": errors,
             "trials": trials,
             "rate": errors / trials if trials else float("nan"),
             "bound": float(hi if side == "upper" else lo),
+            "design_effect": deff,
         }
     target = rates[metric]
     label = "FPR" if metric == "false_positive_rate" else "FNR"
@@ -152,7 +197,10 @@ def check_verifier_bound(
     ceilings: dict[str, float] = {}
     if fpr["trials"]:
         ceilings["observed"] = float(accuracy_ceiling(p, float(fpr["rate"]), fnr_rate).mean())
-        _, fpr_hi = clopper_pearson(fpr["errors"], fpr["trials"], confidence, "upper")
+        fpr_hi = fpr["bound"]
+        if side != "upper":
+            _, hi_arr = clopper_pearson(fpr["errors"], fpr["trials"], confidence, "upper")
+            fpr_hi = float(hi_arr)
         ceilings["at FPR upper bound"] = float(accuracy_ceiling(p, float(fpr_hi), fnr_rate).mean())
         if float(fpr["rate"]) > 0:
             headline += (
@@ -171,6 +219,7 @@ def check_verifier_bound(
                 "errors / trials": f"{r['errors']} / {r['trials']}",
                 "estimate": r["rate"],
                 f"CP {side} {confidence:g} bound": r["bound"] if r["trials"] else None,
+                "design effect": r["design_effect"] if clustered else None,
                 "tested": "<-" if name == metric else "",
             }
         )
@@ -181,23 +230,33 @@ def check_verifier_bound(
                 "errors / trials": "",
                 "estimate": ceiling,
                 f"CP {side} {confidence:g} bound": None,
+                "design effect": None,
                 "tested": "",
             }
         )
-    notes.append(
-        "Clopper-Pearson counts every judged sample as an independent trial; samples of one "
-        "problem are correlated, so the bound is exact only for independent samples"
-    )
+    if clustered:
+        method = (
+            f"Clopper-Pearson one-sided {side} bound at the effective sample size "
+            "(Korn-Graubard: n / design effect over problem clusters)"
+        )
+        assumption = "problems independent, samples within a problem may be correlated"
+    else:
+        method = f"Clopper-Pearson one-sided {side} bound (exact binomial)"
+        assumption = "every judged sample an independent trial"
+        notes.append(
+            "plain Clopper-Pearson: samples of one problem are correlated in practice; pass "
+            "[problems, samples] verdicts to widen the bound for it"
+        )
     return GateResult(
         passed=bool(passed),
         kind="verifier_bound",
         headline=headline,
         rows=rows,
         confidence=confidence,
-        method=f"Clopper-Pearson one-sided {side} bound (exact binomial)",
+        method=method,
         error_rate=(
             f"passes with probability at most {1 - confidence:.3g} when the true {label} "
-            f"violates the bound (independent samples)"
+            f"violates the bound ({assumption})"
         ),
         notes=tuple(notes),
         data={"rates": rates, "ceiling": ceilings, "single_sample_accuracy": float(p.mean())},

@@ -12,6 +12,7 @@ from pytest_tts.gates.verifier_bound import (
     accuracy_ceiling,
     check_verifier_bound,
     clopper_pearson,
+    effective_counts,
 )
 
 
@@ -98,3 +99,32 @@ def test_no_negatives_cannot_bound_the_fpr() -> None:
 def test_shapes_must_match() -> None:
     with pytest.raises(ValueError, match=r"same shape, got \(3,\) and \(4,\)"):
         check_verifier_bound(np.ones(3, bool), np.ones(4, bool), value=0.1)
+
+
+def test_design_effect_is_one_for_spread_errors_and_larger_for_clustered_ones() -> None:
+    spread = effective_counts([1] * 10, [10] * 10)
+    assert spread[2] == 1.0
+    assert spread[:2] == (10.0, 100.0)
+    x_eff, n_eff, deff = effective_counts([10] + [0] * 9, [10] * 10)
+    r = 0.1
+    robust = 10 / 9 * ((10 - 1) ** 2 + 9 * 1**2) / 100**2
+    assert deff == pytest.approx(robust / (r * (1 - r) / 100))
+    assert n_eff == pytest.approx(100 / deff)
+    assert x_eff / n_eff == pytest.approx(r)
+
+
+def test_clustered_bound_is_wider_than_the_plain_one() -> None:
+    oracle = np.zeros((20, 8), dtype=bool)
+    verifier = np.zeros((20, 8), dtype=bool)
+    verifier[:2] = True  # every false positive sits in two problems
+    clustered = check_verifier_bound(oracle, verifier, value=0.5)
+    plain = check_verifier_bound(oracle, verifier, value=0.5, clustered=False)
+    fpr_c = clustered.data["rates"]["false_positive_rate"]
+    fpr_p = plain.data["rates"]["false_positive_rate"]
+    assert fpr_c["rate"] == fpr_p["rate"] == pytest.approx(0.1)
+    assert fpr_c["design_effect"] > 5
+    assert fpr_c["bound"] > fpr_p["bound"]
+    assert "Korn-Graubard" in clustered.method
+    assert any("plain Clopper-Pearson" in n for n in plain.notes)
+    with pytest.raises(ValueError, match="need a problem axis"):
+        check_verifier_bound(oracle.ravel(), verifier.ravel(), value=0.5, clustered=True)
