@@ -57,7 +57,9 @@ class OrderSelect(BaseStrategy):
     def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
         k = check_ks(ks, pool.n_samples)
         keys = self.keys(pool)
-        return expected_at_max(-keys if self.lowest else keys, pool.correct, k)
+        values = expected_at_max(-keys if self.lowest else keys, pool.correct, k)
+        # The weights of a column sum to 1 up to rounding; keep probabilities in [0, 1].
+        return np.clip(values, 0.0, 1.0)
 
 
 class ByScore(OrderSelect):
