@@ -5,7 +5,7 @@ Targets are lazy ``"module:attribute"`` paths: registering costs no imports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,6 +16,18 @@ if TYPE_CHECKING:
 @pytest.hookimpl
 def pytest_tts_register(registry: Registry) -> None:
     # Each package section below is owned by the module it points at; keep them sorted.
+    # strategies (pytest_tts.strategies)
+    s = "pytest_tts.strategies"
+    registry.add_strategy("best_of_n", f"{s}.order:best_of_n", "highest verifier score of k")
+    registry.add_strategy("filtered_vote", f"{s}.vote:filtered_vote", "vote among accepted")
+    registry.add_strategy("first_finish", f"{s}.order:first_finish", "shortest of k samples")
+    registry.add_strategy("frontier", f"{s}.frontier:frontier", "best strategy per budget")
+    registry.add_strategy("majority_vote", f"{s}.vote:majority_vote", "plurality answer of k")
+    registry.add_strategy("pass_at_k", f"{s}.coverage:pass_at_k", "any of k correct")
+    registry.add_strategy("self_certainty", f"{s}.order:self_certainty", "most confident of k")
+    registry.add_strategy("single", f"{s}.coverage:single", "one sample")
+    registry.add_strategy("weighted_vote", f"{s}.vote:weighted_vote", "score-weighted vote")
+    registry.add_strategy("worst_of_n", f"{s}.order:worst_of_n", "lowest verifier score of k")
     # verifiers (pytest_tts.verifiers)
     v = "pytest_tts.verifiers"
     registry.add_verifier("exact_match", f"{v}.exact:exact_match", "answer equals reference")
@@ -26,3 +38,13 @@ def pytest_tts_register(registry: Registry) -> None:
     for name in ("boxed", "full", "gsm8k", "last_number", "regex"):
         registry.add_extractor(name, f"{v}.extractors:{name}")
     pass
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_tts_count_flops(
+    model_config: dict[str, Any], prompt_tokens: int, completion_tokens: int, n_samples: int
+) -> float | None:
+    """Kaplan et al. (2020) from the model's config.json (pytest_tts.estimate.flops)."""
+    from pytest_tts.estimate.flops import generation_flops
+
+    return generation_flops(model_config, prompt_tokens, completion_tokens, n_samples)
