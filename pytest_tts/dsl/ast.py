@@ -18,6 +18,10 @@ from typing import Any, Literal, TypeVar
 
 from pytest_tts.span import Span
 
+#: The span of a node built in code rather than parsed (tests, generators).
+NOWHERE = Span("<nowhere>", 0, 0, 0, 0, 0, 0)
+
+
 # --- values --------------------------------------------------------------------------------
 
 
@@ -27,7 +31,7 @@ class Number:
 
     value: int | float
     text: str
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,13 @@ class String:
 
     value: str
     text: str
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class Bool:
     value: bool
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Ident:
     """A bare identifier: a loop variable, a declared name or a registered plugin name."""
 
     name: str
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,13 @@ class Name:
     """
 
     text: str
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class ListValue:
     items: tuple[Value, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class Arg:
 
     name: str | None
     value: Value
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class Call:
 
     func: Name
     args: tuple[Arg, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 Value = Number | String | Bool | Ident | ListValue | Call
@@ -97,7 +101,7 @@ Value = Number | String | Bool | Ident | ListValue | Call
 @dataclass(frozen=True)
 class Include:
     path: String
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class Declaration:
     kind: Literal["model", "dataset", "verifier"]
     name: Name
     call: Call
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class Loop:
 
     var: Name
     values: ListValue
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 # --- spec statements -----------------------------------------------------------------------
@@ -125,31 +129,31 @@ class Loop:
 @dataclass(frozen=True)
 class UseModel:
     name: Value
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class UseDataset:
     name: Value
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class SampleStmt:
     args: tuple[Arg, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class OracleStmt:
     verifier: Value
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class TagsStmt:
     tags: tuple[Name, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 Op = Literal[">=", ">", "<=", "<", "="]
@@ -163,24 +167,24 @@ class MeasureNode:
     args: tuple[Arg, ...] | None
     model: Value | None
     strategy: Value | None
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class BudgetNode:
-    """``at UNIT OP NUMBER``."""
+    """``at UNIT OP NUMBER``; the amount may be a loop variable (``at n = K``)."""
 
     unit: Name
     op: Op
-    value: Number
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    value: Number | Ident
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
 class RangeNode:
     low: Number
     high: Number
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ class ThresholdStmt:
     budget: BudgetNode | None
     strategy: Value | None
     confidence: Number | None
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,7 @@ class ComparisonStmt:
     unit: Name
     range: RangeNode | None
     confidence: Number | None
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ class MonotoneStmt:
     unit: Name
     tolerance: Number | None
     confidence: Number | None
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -228,7 +232,7 @@ class RegressionStmt:
     budget: BudgetNode | None
     tolerance: Number
     confidence: Number | None
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 ExpectStmt = ThresholdStmt | ComparisonStmt | MonotoneStmt | RegressionStmt
@@ -240,7 +244,7 @@ class ForStmt:
 
     loop: Loop
     body: tuple[ExpectStmt | ForStmt, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 SpecStmt = UseModel | UseDataset | SampleStmt | OracleStmt | TagsStmt | ExpectStmt | ForStmt
@@ -253,7 +257,7 @@ class SpecBlock:
     name: String
     loop: Loop | None
     body: tuple[SpecStmt, ...]
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 Item = Include | Declaration | SpecBlock
@@ -265,7 +269,7 @@ class Comment:
 
     text: str
     own_line: bool
-    span: Span = field(compare=False, kw_only=True, repr=False)
+    span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)

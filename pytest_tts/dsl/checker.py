@@ -777,6 +777,13 @@ class _Checker:
         unit = self._unit(node.unit)
         if unit is None:
             return None
+        if not isinstance(node.value, ast.Number):
+            self.error(
+                node.value.span,
+                "bad-budget",
+                f"a budget must be a number, found {format_value(node.value)}",
+            )
+            return None
         value = node.value.value
         if node.op in (">", ">="):
             self.error(
@@ -921,4 +928,4 @@ def _same(left: S.Measure, right: S.Measure) -> bool:
 
 
 def _budget_id(budget: ast.BudgetNode) -> str:
-    return f"{budget.unit.text}{budget.op}{budget.value.text}"
+    return f"{budget.unit.text}{budget.op}{format_value(budget.value, compact=True)}"

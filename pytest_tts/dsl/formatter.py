@@ -86,7 +86,7 @@ def format_measure(measure: ast.MeasureNode) -> str:
 
 
 def format_budget(budget: ast.BudgetNode) -> str:
-    return f"at {budget.unit.text} {budget.op} {budget.value.text}"
+    return f"at {budget.unit.text} {budget.op} {format_value(budget.value)}"
 
 
 def _confidence(number: ast.Number | None) -> str:

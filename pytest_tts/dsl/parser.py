@@ -278,7 +278,8 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
 
     def budget(self, meta: Any, children: list[Any]) -> ast.BudgetNode:
         unit, op, value = children
-        return ast.BudgetNode(self._name(unit), op, self._number(value), span=self._span(meta))
+        amount = self._number(value) if value.type == "NUMBER" else self._ident(value)
+        return ast.BudgetNode(self._name(unit), op, amount, span=self._span(meta))
 
     def budget_op(self, meta: Any, children: list[Any]) -> ast.Op:
         return self._op(children[0])
