@@ -8,6 +8,7 @@
 - ``write_html(results, path)``: the self-contained HTML report (``html``; imports
   matplotlib when called, so it is not re-exported here)
 - ``TTSLexer``: the Pygments lexer for ``.tts`` files (``lexer``)
+- ``adapt``: results-model objects from estimator curves, fits, baselines and gate results
 """
 
 from __future__ import annotations

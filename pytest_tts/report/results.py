@@ -145,9 +145,9 @@ class BaselineOverlay:
     at each k; the ``"n"`` axis uses ``ks`` itself.
     """
 
-    ks: tuple[float, ...]
-    mean: tuple[float, ...]
-    costs: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    ks: Sequence[float]
+    mean: Sequence[float]
+    costs: Mapping[str, Sequence[float]] = field(default_factory=dict)
     label: str = "baseline"
 
     def __post_init__(self) -> None:
@@ -163,7 +163,7 @@ class BaselineOverlay:
                 raise ValueError(msg)
         _set(self, "costs", costs)
 
-    def x(self, unit: str) -> tuple[float, ...] | None:
+    def x(self, unit: str) -> Sequence[float] | None:
         """The baseline's x values on the axis of ``unit`` (None when not recorded)."""
         return self.ks if unit == "n" else self.costs.get(unit)
 
@@ -186,7 +186,7 @@ class Fit:
     b: float
     r2: float
     unit: str = "n"
-    extrapolated: tuple[tuple[float, float], ...] = ()
+    extrapolated: Sequence[tuple[float, float]] = ()
     form: str = "a + b·ln(x)"
 
     def __post_init__(self) -> None:
@@ -212,22 +212,25 @@ class CurveResult:
     ``ks`` are the numbers of samples per problem the strategy was given; ``cost_*`` the mean
     cost per problem at each k (None when that unit was not measured); ``ci_low``/``ci_high``
     the two-sided interval at ``confidence``. A curve whose ``strategy`` starts with
-    ``frontier(`` is the compute-optimal frontier and is drawn as such.
+    ``frontier(`` is the compute-optimal frontier and is drawn as such; its ``unit`` names
+    the cost it was taken over (it is drawn only on that axis; empty: on every axis).
+    A cost array that is entirely NaN (FLOPs without a model config) counts as not measured.
     """
 
     strategy: str
     metric: str
-    ks: tuple[float, ...]
-    mean: tuple[float, ...]
-    ci_low: tuple[float, ...] = ()
-    ci_high: tuple[float, ...] = ()
-    cost_samples: tuple[float, ...] | None = None
-    cost_tokens: tuple[float, ...] | None = None
-    cost_flops: tuple[float, ...] | None = None
+    ks: Sequence[float]
+    mean: Sequence[float]
+    ci_low: Sequence[float] = ()
+    ci_high: Sequence[float] = ()
+    cost_samples: Sequence[float] | None = None
+    cost_tokens: Sequence[float] | None = None
+    cost_flops: Sequence[float] | None = None
     confidence: float = 0.95
     baseline: BaselineOverlay | None = None
     fit: Fit | None = None
     model: str = ""
+    unit: str = ""
 
     def __post_init__(self) -> None:
         _set(self, "ks", _floats(self.ks, "ks"))
@@ -241,6 +244,8 @@ class CurveResult:
                     f"ks has {n}; every array of a curve has one entry per k"
                 )
                 raise ValueError(msg)
+            if name.startswith("cost_") and values and all(math.isnan(v) for v in values):
+                values = None
             _set(self, name, values)
         if len(self.mean) != n:
             msg = f"curve {self.label!r}: mean has {len(self.mean)} points, ks has {n}"
@@ -260,8 +265,11 @@ class CurveResult:
     def is_frontier(self) -> bool:
         return self.strategy.startswith(FRONTIER_PREFIX)
 
-    def x(self, unit: str) -> tuple[float, ...] | None:
-        """The x values on the axis of ``unit``: ``ks`` for ``"n"``, else the mean costs."""
+    def x(self, unit: str) -> Sequence[float] | None:
+        """The x values on the axis of ``unit``: ``ks`` for ``"n"``, else the mean costs
+        (None when not measured, or for a frontier taken over another unit)."""
+        if self.is_frontier and self.unit and unit != self.unit:
+            return None
         if unit == "n":
             return self.cost_samples or self.ks
         return self.cost_tokens if unit == "tokens" else self.cost_flops
@@ -295,9 +303,9 @@ class ExpectationResult:
     nodeid: str = ""
     line: int = 0
     headline: str = ""
-    table: tuple[Mapping[str, Any], ...] = ()
+    table: Sequence[Mapping[str, Any]] = ()
     method: str = ""
-    budgets: tuple[BudgetLine, ...] = ()
+    budgets: Sequence[BudgetLine] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
     detail: str = ""
     hint: str = ""
@@ -372,9 +380,9 @@ class SpecResult:
     source: str = ""
     source_line: int = 1
     pools: PoolSummary = field(default_factory=PoolSummary)
-    curves: tuple[CurveResult, ...] = ()
-    expectations: tuple[ExpectationResult, ...] = ()
-    tags: tuple[str, ...] = ()
+    curves: Sequence[CurveResult] = ()
+    expectations: Sequence[ExpectationResult] = ()
+    tags: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _set(self, "model_provenance", _frozen_dict(self.model_provenance))
@@ -435,7 +443,7 @@ class RunResults:
     finished: str
     pytest_tts_version: str
     machine: Machine
-    specs: tuple[SpecResult, ...] = ()
+    specs: Sequence[SpecResult] = ()
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
