@@ -7,6 +7,7 @@ language (``pytest_tts.dsl``), the store, the estimators and the gates are plain
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,8 @@ from pytest_tts import hookspecs
 from pytest_tts.registry import Registry
 
 registry_key = pytest.StashKey[Registry]()
+# the session's pytest_tts.session.Runtime, created by the first expectation that runs
+runtime_key = pytest.StashKey[Any]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -80,6 +83,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     from pytest_tts.collect import collect_file
 
     return collect_file(file_path, parent)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    runtime = terminalreporter.config.stash.get(runtime_key, None)
+    if runtime is not None:
+        runtime.terminal_summary(terminalreporter)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Engines are shut down explicitly: left to interpreter exit, vLLM logs errors into
+    # closed streams.
+    runtime = config.stash.get(runtime_key, None)
+    if runtime is not None:
+        runtime.close()
 
 
 def cache_dir(config: pytest.Config) -> Path:
