@@ -16,6 +16,7 @@ from pytest_tts import __version__
 
 SUBCOMMANDS: dict[str, str] = {
     "check": "pytest_tts.dsl.cli:add_check_parser",
+    "curves": "pytest_tts.estimate.cli:add_curves_parser",
     "fmt": "pytest_tts.dsl.cli:add_fmt_parser",
     "plan": "pytest_tts.gates.cli:add_parser",
     "report": "pytest_tts.report.cli:add_parser",
