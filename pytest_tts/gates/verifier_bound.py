@@ -16,8 +16,9 @@ measured 0.82 coverage for a nominal 0.95 on a real pool. With a problem axis (t
 axes) the gate therefore uses, by default, the Korn–Graubard (1998) variant: Clopper–Pearson
 at the effective sample size ``n / deff``, where the design effect ``deff >= 1`` compares the
 cluster-robust (ratio-estimator, linearization) variance of the rate over problems with the
-binomial variance. With no errors (or only errors) the design effect cannot be estimated and
-the plain bound is used.
+binomial variance (times their degrees-of-freedom correction for estimating it from a
+finite number of problems). With no errors (or only errors) the design effect cannot be
+estimated and the plain bound is used.
 
 The accuracy ceiling ("Inference Scaling fLaws"): resample a problem until the verifier
 accepts, and answer with the accepted sample. A sample is correct with probability ``p``
@@ -83,12 +84,17 @@ def accuracy_ceiling(p: ArrayLike, fpr: float, fnr: float = 0.0) -> NDArray[np.f
     return out
 
 
-def effective_counts(errors: ArrayLike, trials: ArrayLike) -> tuple[float, float, float]:
+def effective_counts(
+    errors: ArrayLike, trials: ArrayLike, confidence: float | None = None
+) -> tuple[float, float, float]:
     """(effective errors, effective trials, design effect) from per-problem counts.
 
     The rate is ``r = sum(errors) / sum(trials)``; its cluster-robust variance over the
     ``m`` problems that have trials is ``m / (m - 1) * sum((e_i - r t_i)^2) / n^2``. The
-    design effect is that variance over the binomial one, at least 1.
+    design effect is that variance over the binomial one, at least 1, and the effective
+    size ``n / deff``. With ``confidence``, Korn and Graubard's degrees-of-freedom
+    correction shrinks it further by ``(z_c / t_{c, m - 1})^2``, since the variance itself is
+    estimated from only ``m`` problems.
     """
     e = np.asarray(errors, dtype=np.float64).reshape(-1)
     t = np.asarray(trials, dtype=np.float64).reshape(-1)
@@ -99,6 +105,8 @@ def effective_counts(errors: ArrayLike, trials: ArrayLike) -> tuple[float, float
     r = x / n
     robust = m / (m - 1) * float(((e - r * t) ** 2).sum()) / n**2
     deff = max(1.0, robust / (r * (1 - r) / n))
+    if confidence is not None:
+        deff *= float(stats.t.ppf(confidence, m - 1) / stats.norm.ppf(confidence)) ** 2
     return r * n / deff, n / deff, deff
 
 
@@ -163,7 +171,7 @@ def check_verifier_bound(
                 e_i, t_i = (pv & ~po).sum(axis=1), (~po).sum(axis=1)
             else:
                 e_i, t_i = (~pv & po).sum(axis=1), po.sum(axis=1)
-            x_eff, n_eff, deff = effective_counts(e_i, t_i)
+            x_eff, n_eff, deff = effective_counts(e_i, t_i, confidence)
         lo, hi = clopper_pearson(x_eff, n_eff, confidence, side)
         rates[name] = {
             "errors": errors,

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pytest_tts.gates.regression import check_regression, paired_t, regression_pvalues
+from pytest_tts.errors import ProvenanceMismatchError
+from pytest_tts.gates.baseline import BaselineEntry, Provenance
+from pytest_tts.gates.regression import (
+    check_regression,
+    check_regression_against,
+    paired_t,
+    regression_pvalues,
+)
 
 KS = [1, 2, 4, 8]
 
@@ -169,3 +176,23 @@ def test_shapes_are_checked() -> None:
         check_regression(np.zeros((3, 2)), np.zeros((3, 4)), ks=KS, tolerance=0.0)
     with pytest.raises(ValueError, match="same problems in the same order"):
         check_regression(np.zeros((3, 4)), np.zeros((2, 4)), ks=KS, tolerance=0.0)
+
+
+def test_against_a_stored_entry_checks_provenance_first() -> None:
+    cur, base = runs(0.08, problems=100)
+    ids = [f"p{i}" for i in range(100)]
+    stored = Provenance(model_hash="a", sampling={"n": 8})
+    entry = BaselineEntry.from_arrays(base, ids, KS, provenance=stored)
+    result = check_regression_against(
+        entry, cur[::-1], ids[::-1], ks=KS, tolerance=0.0, provenance=stored
+    )
+    assert not result.passed
+    assert result.data["problems"] == 100
+    other = Provenance(model_hash="b", sampling={"n": 8})
+    with pytest.raises(ProvenanceMismatchError, match="model_hash: baseline 'a', current 'b'"):
+        check_regression_against(entry, cur, ids, ks=KS, tolerance=0.0, provenance=other)
+    allowed = check_regression_against(
+        entry, base, ids, ks=KS, tolerance=0.0, provenance=other, allow_mismatch=True
+    )
+    assert allowed.passed
+    assert allowed.notes == ("provenance mismatch allowed: model_hash baseline 'a', current 'b'",)
