@@ -106,6 +106,7 @@ def expectation_result(
     nodeid: str = "",
     budgets: Sequence[BudgetLine | Mapping[str, Any]] = (),
     duration: float = 0.0,
+    target: float | None = None,
 ) -> ExpectationResult:
     """An ``ExpectationResult`` from a gate's ``GateResult``.
 
@@ -129,6 +130,7 @@ def expectation_result(
         budgets=tuple(budgets),  # type: ignore[arg-type]
         properties=properties,
         duration=duration,
+        target=target,
     )
 
 

@@ -134,6 +134,12 @@ def plot_figure(spec: SpecResult, unit: str) -> Figure:
                 xytext=(2, -10), textcoords="offset points",
                 color=color, fontsize=7, fontweight="bold",
             )  # fmt: skip
+            if e.target is not None and math.isfinite(e.target):
+                # where the curve had to be: the target on the budget line
+                ax.plot(
+                    [b.value], [e.target], marker="_", ms=16, mew=2.5, color=color,
+                    zorder=6, gid=f"target {e.id}",
+                )  # fmt: skip
     ax.set_xscale("log")
     if unit == "n":  # powers of two: the budgets people pick for n
         xs_all = [x for c in curves for x in (c.x(unit) or ()) if math.isfinite(x) and x > 0]
@@ -325,7 +331,7 @@ def _spec_section(index: int, spec: SpecResult) -> str:
             f'src="data:image/png;base64,{data}">'
             f"<figcaption>{n_curves} curve{'s' * (n_curves != 1)} against "
             f"{UNIT_AXIS[unit]}; shaded: confidence interval; dash-dot lines: expectation "
-            f"budgets</figcaption></figure>"
+            f"budgets (bars: the target at that budget)</figcaption></figure>"
         )
     plots = (
         f'<div class="plots">{"".join(figures)}</div>'

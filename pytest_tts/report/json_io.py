@@ -79,6 +79,8 @@ def junit_properties(result: ExpectationResult) -> list[tuple[str, str | int | f
         props.append(("tts.headline", result.headline))
     if result.method:
         props.append(("tts.method", result.method))
+    if result.target is not None:
+        props.append(("tts.target", result.target))
     for budget in result.budgets:
         props.append((f"tts.budget.{budget.unit}", budget.value))
     for key, value in result.properties.items():

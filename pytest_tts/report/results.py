@@ -293,7 +293,8 @@ class ExpectationResult:
     points as rows of column → value; ``method`` how the decision was made and its error
     rate; ``budgets`` the budget lines to draw; ``properties`` key figures for JUnit;
     ``detail`` the error or skip reason; ``hint`` what to do next when it fails (a default
-    per kind is used when empty).
+    per kind is used when empty); ``target`` the value a threshold compares with (drawn
+    where it meets the budget line).
     """
 
     id: str
@@ -310,6 +311,7 @@ class ExpectationResult:
     detail: str = ""
     hint: str = ""
     duration: float = 0.0
+    target: float | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -323,6 +325,8 @@ class ExpectationResult:
         _set(self, "properties", _frozen_dict(self.properties))
         _set(self, "line", int(self.line))
         _set(self, "duration", float(self.duration))
+        if self.target is not None:
+            _set(self, "target", float(self.target))
 
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)

@@ -179,6 +179,7 @@ def synthetic_results() -> RunResults:
                     "percentile bootstrap over problems"
                 ),
                 budgets=[BudgetLine("flops", 3e8)],
+                target=0.55,
                 properties={"value": 0.52, "ci_low": 0.48, "ci_high": 0.56, "k": 8},
             ),
             ExpectationResult(
@@ -189,6 +190,7 @@ def synthetic_results() -> RunResults:
                 outcome="passed",
                 headline="0.470 [0.430, 0.510] at n = 8; expected ≥ 0.45",
                 budgets=[{"unit": "n", "value": 8}],
+                target=0.45,
                 properties={"value": 0.47},
             ),
             ExpectationResult(
@@ -199,6 +201,7 @@ def synthetic_results() -> RunResults:
                 outcome="passed",
                 headline="0.970 [0.930, 1.000] at n = 64; expected ≥ 0.95",
                 budgets=[BudgetLine("n", 64)],
+                target=0.95,
             ),
             ExpectationResult(
                 id="addition-4",
@@ -328,6 +331,7 @@ def synthetic_results() -> RunResults:
                     "MissingSamplesError: --tts-offline and pool smollm2/gsm8k lacks 400 samples"
                 ),
                 budgets=[BudgetLine("tokens", 2500)],
+                target=0.30,
             ),
             ExpectationResult(
                 id="gsm-3",

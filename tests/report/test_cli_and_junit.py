@@ -54,6 +54,7 @@ def test_junit_properties_name_every_key_figure(results: RunResults) -> None:
     ]
     as_dict = dict(props)
     assert as_dict["tts.budget.flops"] == 3e8
+    assert as_dict["tts.target"] == 0.55
     assert as_dict["tts.value"] == 0.52
     assert as_dict["tts.ci_low"] == 0.48
     assert as_dict["tts.k"] == 8

@@ -126,13 +126,17 @@ def test_plot_draws_bands_baseline_fit_frontier_and_budgets(results: RunResults)
     assert any(label.startswith("fit a + b·ln(x), R²=0.97") for label in labels)
     # one shaded band per curve with an interval (the frontier has none)
     assert len(ax.collections) == 3
-    budgets = {line.get_gid(): line for line in ax.get_lines() if line.get_gid()}
+    gids = [line.get_gid() or "" for line in ax.get_lines()]
+    budgets = {g: line for g, line in zip(gids, ax.get_lines(), strict=True) if "budget" in g}
+    targets = {g: line for g, line in zip(gids, ax.get_lines(), strict=True) if "target" in g}
+    assert set(targets) == {"target addition-2", "target addition-3"}
+    assert list(targets["target addition-3"].get_xydata()[0]) == [64.0, 0.95]
     assert set(budgets) == {"budget addition-2", "budget addition-3"}  # the n budgets only
     assert budgets["budget addition-2"].get_xdata()[0] == 8
     assert to_hex(budgets["budget addition-2"].get_color()) == OUTCOME_COLOR["passed"]
     assert ax.get_xscale() == "log"
     flops = plot_figure(spec, "flops").axes[0]
-    (line,) = [line for line in flops.get_lines() if line.get_gid()]
+    (line,) = [line for line in flops.get_lines() if "budget" in (line.get_gid() or "")]
     assert line.get_gid() == "budget addition-1"
     assert to_hex(line.get_color()) == OUTCOME_COLOR["failed"]
 
