@@ -7,7 +7,9 @@ Mechanism, per job:
   a fresh ``/dev`` and ``/proc``, and a private, size-capped tmpfs at ``/tmp`` that is the
   working directory; then ``--remount-ro /``. Nothing of the host's ``/root``, ``/home``,
   ``/work`` or ``/tmp`` is visible, and nothing can be written anywhere but the private
-  ``/tmp``, which vanishes with the sandbox. ``--unshare-all`` gives it no network, its own
+  ``/tmp``, which vanishes with the sandbox. ``/proc`` is the sandbox's own, with
+  ``/proc/sys`` read-only: uid 0 inside is the host's root, so a writable ``/proc/sys``
+  would let a program change the host's sysctls. ``--unshare-all`` gives it no network, its own
   PID, IPC, UTS and mount namespaces; ``--cap-drop ALL`` takes root's capabilities away, so
   the limits below cannot be raised from inside; ``--clearenv`` hands it a scrubbed
   environment; ``--die-with-parent`` kills it if the caller dies; ``--new-session`` detaches
@@ -40,6 +42,7 @@ writable cgroups (see :func:`cgroup_support`) a fork storm is bounded only by th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -71,7 +74,7 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 HARNESS = (
     HARNESS_MARK
     + r"""
-import builtins, json, os, resource, sys
+import builtins, errno, json, os, resource, sys
 
 
 def _harness():
@@ -80,6 +83,7 @@ def _harness():
     write, exit_, exec_, compile_, getpid = os.write, os._exit, exec, compile, os.getpid
     BaseException_, SystemExit_, MemoryError_ = BaseException, SystemExit, MemoryError
     AssertionError_, SyntaxError_, type_, str_ = AssertionError, SyntaxError, type, str
+    OSError_, disk_full = OSError, (errno.EFBIG, errno.ENOSPC, errno.EDQUOT)
     settrace, setprofile = sys.settrace, sys.setprofile
     out, err = sys.stdout, sys.stderr
     me = getpid()
@@ -140,6 +144,11 @@ def _harness():
         report("memory", stage)
     except AssertionError_ as exc:
         report("assertion", stage + (": " + str_(exc) if str_(exc) else ""))
+    except OSError_ as exc:
+        if exc.errno in disk_full:
+            report("disk", type_(exc).__name__ + ": " + str_(exc))
+        else:
+            report("error", type_(exc).__name__ + ": " + str_(exc))
     except BaseException_ as exc:
         try:
             report("error", type_(exc).__name__ + ": " + str_(exc))
@@ -193,15 +202,18 @@ class Outcome:
     """How a job ended.
 
     ``status`` is one of: ``passed``, ``assertion failed``, ``error``, ``syntax error``,
-    ``timeout``, ``memory``, ``process limit``, ``output limit``, ``exit before tests``,
-    ``killed``. ``detail`` adds specifics (the exception, the signal); ``output`` is the
-    captured stdout and stderr, at most the output cap.
+    ``timeout``, ``memory``, ``process limit``, ``output limit``, ``disk limit`` (its tmpfs
+    or the file-size limit is full), ``exit before tests``, ``killed``. ``detail`` adds
+    specifics (the exception, the signal); ``output`` is the
+    captured stdout and stderr, at most the output cap. ``stragglers`` counts processes
+    that outlived the sandbox's own teardown and were killed through the cgroup (expected: 0).
     """
 
     status: str
     detail: str = ""
     output: str = ""
     wall_s: float = 0.0
+    stragglers: int = 0
 
     @property
     def passed(self) -> bool:
@@ -317,7 +329,9 @@ def _bwrap_argv(limits: Limits, python: str) -> list[str]:
         "OMP_NUM_THREADS": "1",
     }
     argv = [bwrap_path(), *_mounts()]
-    argv += ["--dev", "/dev", "--proc", "/proc"]
+    # uid 0 inside maps to the host's root, so a writable /proc/sys would let a program
+    # change the host's sysctls (kernel.pid_max, vm.overcommit_memory): bind it read-only.
+    argv += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
     argv += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp", "--remount-ro", "/"]
     argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     argv += ["--clearenv"]
@@ -361,22 +375,36 @@ class _Cgroups:
                 return True
         return False
 
-    def oom_killed(self) -> bool:
+    def memory_events(self) -> tuple[bool, bool]:
+        """(the OOM killer struck, usage reached the limit at least once)."""
         if self.memory is None:
-            return False
+            return False, False
+        oom = False
         for line in _read(self.memory / "memory.oom_control").splitlines():
             key, _, value = line.partition(" ")
             if key == "oom_kill" and value.strip() not in ("", "0"):
-                return True
-        return False
+                oom = True
+        reached = _read(self.memory / "memory.failcnt").strip() not in ("", "0")
+        return oom, reached
 
-    def sweep(self) -> None:
-        """Kill every member, then remove the groups; raises VerifierError if one survives."""
+    def sweep(self, grace_s: float = 1.0) -> int:
+        """Kill every member, remove the groups, and return how many had to be killed.
+
+        Members still dying from the sandbox's own teardown get ``grace_s`` to go; those
+        left after it are stragglers (the PID namespace should leave none). Raises
+        VerifierError if a group cannot be removed.
+        """
+        stragglers = 0
         for d in self.dirs:
-            for _ in range(200):
+            deadline = time.monotonic() + grace_s
+            while _read(d / "cgroup.procs").split() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            for attempt in range(200):
                 members = [int(p) for p in _read(d / "cgroup.procs").split()]
                 if not members:
                     break
+                if attempt == 0:
+                    stragglers = max(stragglers, len(members))
                 for pid in members:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
@@ -392,6 +420,7 @@ class _Cgroups:
             else:
                 msg = f"sandbox cgroup {d} could not be removed: processes survived the sandbox"
                 raise VerifierError(msg)
+        return stragglers
 
 
 def _user_processes() -> int:
@@ -472,12 +501,22 @@ class Sandbox:
             self._kill(proc)
         wall = time.monotonic() - start
         messages = _drain(read_fd)
-        pids_hit, oom = groups.hit_pids_limit(), groups.oom_killed()
-        groups.sweep()
+        pids_hit, (oom, memory_full) = groups.hit_pids_limit(), groups.memory_events()
+        stragglers = groups.sweep()
         text = output.decode("utf-8", "replace")
-        return _classify(
-            messages, nonce, proc.returncode, text, wall, over, timed_out, pids_hit, oom
+        outcome = _classify(
+            messages,
+            nonce,
+            proc.returncode,
+            text,
+            wall,
+            over,
+            timed_out,
+            pids_hit,
+            oom,
+            memory_full,
         )
+        return dataclasses.replace(outcome, stragglers=stragglers)
 
     def _communicate(
         self, proc: subprocess.Popen[bytes], payload: bytes, start: float
@@ -553,6 +592,7 @@ def _classify(
     timed_out: bool,
     pids_hit: bool,
     oom: bool,
+    memory_full: bool,
 ) -> Outcome:
     def outcome(status: str, detail: str = "") -> Outcome:
         return Outcome(status, detail, output, wall)
@@ -562,6 +602,13 @@ def _classify(
     if over:
         return outcome("output limit", "output exceeded the cap")
     if timed_out:
+        # A program that hit a limit often hangs afterwards: at the memory cgroup's limit the
+        # kernel reclaims the program's own code pages before it kills anything, and a fork
+        # storm's processes wait for children that could not start. The limit is the cause.
+        if oom or memory_full:
+            return outcome("memory", "memory limit reached, then the wall-clock limit")
+        if pids_hit:
+            return outcome("process limit", "process limit reached, then the wall-clock limit")
         return outcome("timeout", "wall-clock limit")
     if "S" not in messages:
         if returncode == 97:
@@ -578,6 +625,8 @@ def _classify(
         return outcome("process limit", text)
     if kind == "syntax":
         return outcome("syntax error", text)
+    if kind == "disk":
+        return outcome("disk limit", text)
     if kind == "assertion":
         return outcome("assertion failed", text)
     if kind == "exit":
