@@ -74,6 +74,10 @@ def test_json_file_round_trip(results: RunResults, tmp_path) -> None:
     path = write_json(results, tmp_path / "out" / "results.json")
     assert read_json(path) == results
     assert not list(path.parent.glob(".*.tmp"))  # the temporary file was renamed away
+    # the usual permissions of a new file, not mkstemp's private 0600
+    reference = tmp_path / "reference.txt"
+    reference.write_text("x")
+    assert path.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777
 
 
 def test_non_finite_values_are_null_in_json_and_nan_again_after(tmp_path) -> None:
