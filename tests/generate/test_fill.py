@@ -1,0 +1,172 @@
+"""The fill path's plumbing with a fake backend (the real engine is in test_engine.py)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult, prompt_seed
+from pytest_tts.errors import EngineError, MissingSamplesError
+from pytest_tts.generate import (
+    PoolRequest,
+    Progress,
+    ensure_samples,
+    load_samples,
+    missing_samples,
+    pool_id,
+)
+from pytest_tts.spec import Sampling
+from pytest_tts.store import SampleStore
+from pytest_tts.types import Problem, Verdict
+
+
+class FakeBackend:
+    """Sample i of a prompt is the text of its seed: reproducible like a seeded engine."""
+
+    def __init__(self, version: str = "1", fail_after: int | None = None) -> None:
+        self.label = "fake"
+        self.version = version
+        self.calls: list[list[GenerationRequest]] = []
+        self.fail_after = fail_after
+
+    def provenance(self) -> dict[str, Any]:
+        return {"engine": "fake", "engine_version": self.version}
+
+    def model_config(self) -> dict[str, Any]:
+        return {}
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
+        self.calls.append(list(requests))
+        for k, r in enumerate(requests):
+            if self.fail_after is not None and k >= self.fail_after:
+                raise EngineError("engine died")
+            yield GenerationResult(
+                r,
+                tuple(
+                    Completion(f"s{r.seed + r.first_index + j}", 2, 3, "length", (1, 2, 3))
+                    for j in range(r.n)
+                ),
+            )
+
+    def close(self) -> None:
+        pass
+
+
+PROBLEMS = [Problem(f"id{i}", f"Q:{i}+{i}\nA:", str(2 * i)) for i in range(5)]
+
+
+def pool(backend: FakeBackend, n: int, **kw: Any) -> PoolRequest:
+    return PoolRequest(backend, PROBLEMS, Sampling(n=n, **kw), label="arith × sums")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SampleStore]:
+    with SampleStore.in_dir(tmp_path) as s:
+        yield s
+
+
+def test_topup_generates_exactly_the_difference(store: SampleStore) -> None:
+    backend = FakeBackend()
+    first = ensure_samples(store, [pool(backend, 16)])
+    assert (first.generated, first.reused) == (80, 0)
+    second = ensure_samples(store, [pool(backend, 64)])
+    assert (second.generated, second.reused) == (240, 80)
+    assert {(r.first_index, r.n) for r in backend.calls[1]} == {(16, 48)}
+    third = ensure_samples(store, [pool(backend, 8)])
+    assert (third.generated, third.reused, len(backend.calls)) == (0, 40, 2)
+    loaded = load_samples(store, pool(backend, 8))
+    seed = prompt_seed(0, PROBLEMS[1].prompt)
+    assert [s.text for s in loaded["id1"]] == [f"s{seed + i}" for i in range(8)]
+
+
+def test_all_pools_of_one_backend_go_in_one_call(store: SampleStore) -> None:
+    backend = FakeBackend()
+    report = ensure_samples(
+        store, [pool(backend, 4), pool(backend, 2, temperature=0.5), pool(backend, 8)]
+    )
+    assert len(backend.calls) == 1
+    # equal provenance merges (n 4 and 8 -> 8); a new temperature is a new pool
+    assert report.generated == 5 * 8 + 5 * 2
+    assert len(store.pools()) == 2
+
+
+def test_provenance_change_starts_a_new_pool(store: SampleStore) -> None:
+    ensure_samples(store, [pool(FakeBackend("1"), 4)])
+    report = ensure_samples(store, [pool(FakeBackend("2"), 4)])
+    assert report.generated == 20
+    assert len(store.pools()) == 2
+
+
+def test_offline_names_the_pool_and_the_shortfall(store: SampleStore) -> None:
+    backend = FakeBackend()
+    ensure_samples(store, [PoolRequest(backend, PROBLEMS[:2], Sampling(n=4), label="arith × sums")])
+    with pytest.raises(MissingSamplesError) as info:
+        ensure_samples(store, [pool(backend, 8)], offline=True)
+    text = str(info.value)
+    assert "pool arith × sums" in text
+    assert "lacks 32 of 40 samples, over 5 prompts" in text
+    assert "--tts-offline" in text
+    assert backend.calls == [backend.calls[0]]
+    with pytest.raises(MissingSamplesError, match="lacks 32 of 40"):
+        load_samples(store, pool(backend, 8))
+    assert missing_samples(store, [pool(backend, 4)])[0].missing == 12
+
+
+def test_offline_with_everything_cached_reads(store: SampleStore) -> None:
+    backend = FakeBackend()
+    ensure_samples(store, [pool(backend, 4)])
+    report = ensure_samples(store, [pool(backend, 4)], offline=True)
+    assert (report.generated, report.reused, report.engines) == (0, 20, [])
+
+
+def test_results_before_a_failure_are_kept(store: SampleStore) -> None:
+    with pytest.raises(EngineError):
+        ensure_samples(store, [pool(FakeBackend(fail_after=3), 4)])
+    assert store.sample_count() == 12
+    backend = FakeBackend()
+    report = ensure_samples(store, [pool(backend, 4)])
+    assert (report.generated, report.reused) == (8, 12)
+
+
+def test_verdicts_are_cached_per_pool(store: SampleStore) -> None:
+    backend = FakeBackend()
+    request = pool(backend, 2)
+    ensure_samples(store, [request])
+    pid = pool_id(store, request)
+    store.put_verdicts(pid, "exact@1", {(PROBLEMS[0].prompt, 1): Verdict(False, 0.0, "3")})
+    other = pool_id(store, pool(backend, 2, temperature=0.1))
+    assert store.get_verdicts(other, "exact@1", [(PROBLEMS[0].prompt, 1)]) == {}
+    assert (
+        store.get_verdicts(pid, "exact@1", [(PROBLEMS[0].prompt, 1)])[
+            (PROBLEMS[0].prompt, 1)
+        ].answer
+        == "3"
+    )
+
+
+def test_progress_prints_lines_without_a_tty(store: SampleStore) -> None:
+    out = io.StringIO()
+    ensure_samples(store, [pool(FakeBackend(), 4)], progress=Progress(out, interval=0.0))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("pytest-tts: generating with fake: 0/20 samples (0%)")
+    assert lines[-1].startswith("pytest-tts: generating with fake: 20/20 samples (100%)")
+    assert "tok/s" in lines[-1]
+    assert "done in" in lines[-1]
+    assert "\r" not in out.getvalue()
+
+
+def test_progress_redraws_one_line_on_a_tty() -> None:
+    out = io.StringIO()
+    progress = Progress(out, tty=True)
+    progress.start("fake", 10)
+    progress.advance(5, 50)
+    progress.finish()
+    text = out.getvalue()
+    assert text.count("\n") == 1
+    assert text.count("\r\x1b[K") >= 2
+    assert "10/10" not in text
+    assert "5/10 samples (50%)" in text
