@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_tts.span import Span
@@ -64,7 +64,7 @@ class SpecCheckError(SpecError):
     ``str()`` is the first one's message and ``rendered`` the compiler-style text for all.
     """
 
-    def __init__(self, diagnostics: list, rendered: str = "") -> None:  # type: ignore[type-arg]
+    def __init__(self, diagnostics: list[Any], rendered: str = "") -> None:
         first = diagnostics[0]
         super().__init__(first.message, span=first.span, code=first.code)
         self.diagnostics = diagnostics
