@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 @pytest.hookimpl
 def pytest_tts_register(registry: Registry) -> None:
     # Each package section below is owned by the module it points at; keep them sorted.
+    # backends (pytest_tts.backends)
+    b = "pytest_tts.backends"
+    registry.add_backend("openai", f"{b}.openai:openai", "an OpenAI-compatible server")
+    registry.add_backend("replay", f"{b}.replay:replay", "samples generated elsewhere (JSONL)")
+    registry.add_backend("vllm", f"{b}.vllm:vllm", "vLLM offline engine (GPU or CPU build)")
     # strategies (pytest_tts.strategies)
     s = "pytest_tts.strategies"
     registry.add_strategy("best_of_n", f"{s}.order:best_of_n", "highest verifier score of k")

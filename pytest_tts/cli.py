@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pytest_tts import __version__
 
 SUBCOMMANDS: dict[str, str] = {
+    "cache": "pytest_tts.cache_cli:add_cache_parser",
     "check": "pytest_tts.dsl.cli:add_check_parser",
     "curves": "pytest_tts.estimate.cli:add_curves_parser",
     "fmt": "pytest_tts.dsl.cli:add_fmt_parser",
