@@ -32,7 +32,9 @@ def test_canonical_humaneval_solutions_pass_and_wrong_ones_fail(
     records = list(humaneval.values())[:20]
     problems = [humaneval_problem(r) for r in records]
     verifier = unit_tests(timeout=30)
-    right = verifier.verify([(p, r["canonical_solution"]) for p, r in zip(problems, records)])
+    right = verifier.verify(
+        [(p, r["canonical_solution"]) for p, r in zip(problems, records, strict=True)]
+    )
     assert [v.detail for v in right] == ["passed"] * 20
     assert all(v.accepted and v.score == 1.0 and v.answer is None for v in right)
     # Each problem's solution judged against the next problem's tests: wrong everywhere.

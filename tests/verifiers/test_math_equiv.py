@@ -7,10 +7,9 @@ import pytest
 
 from pytest_tts.errors import VerifierError
 from pytest_tts.types import Problem
+from pytest_tts.verifiers.math_equiv import math_equivalence
 
 pytest.importorskip("math_verify", reason="math-verify is not installed")
-
-from pytest_tts.verifiers.math_equiv import math_equivalence  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "qwen_math_cot_100.jsonl"
 
