@@ -69,7 +69,7 @@ def render(diagnostic: Diagnostic, source: str) -> str:
     """The diagnostic as text, with the source line it points at."""
     span = diagnostic.span
     head = f"{span.path}:{span.line}:{span.column}: error[{diagnostic.code}]: {diagnostic.message}"
-    lines = source.splitlines()
+    lines = source.split("\n")  # lark counts only "\\n" as a line break
     out = [head]
     if 1 <= span.line <= len(lines) or (span.line == len(lines) + 1 and span.column == 1):
         text = lines[span.line - 1] if span.line <= len(lines) else ""

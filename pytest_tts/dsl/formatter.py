@@ -156,7 +156,7 @@ def format_simple(stmt: ast.Item | ast.SpecStmt) -> str:
 class _Layout:
     def __init__(self, module: ast.Module) -> None:
         self.comments = list(module.comments)
-        source_lines = module.source.splitlines()
+        source_lines = module.source.split("\n")
         self.blank = {i + 1 for i, line in enumerate(source_lines) if not line.strip()}
         self.out: list[str] = []
         self.last_line = 0  # last source line emitted, for blank-line preservation
@@ -175,14 +175,17 @@ class _Layout:
         while self.comments and self.comments[0].span.line < line:
             comment = self.comments.pop(0)
             self._gap(comment.span.line)
-            if comment.own_line or not self.out:
-                self.out.append(INDENT * depth + comment.text)
-            else:
-                self.out[-1] += "  " + comment.text
+            # A comment after a bare '{' (on a line of its own) also becomes an own-line one.
+            self.out.append(INDENT * depth + comment.text)
             self.last_line = comment.span.line
 
-    def emit(self, text: str, first: int, last: int, depth: int) -> None:
-        """A statement covering source lines first..last; trailing comments follow it."""
+    def emit(self, text: str, first: int, last: int, depth: int, *, opens: bool = False) -> None:
+        """A statement covering source lines first..last; trailing comments follow it.
+
+        Comments inside a statement that spans several lines move out of it: those on their
+        own line go before it, the first trailing one after it on the same line, further
+        trailing ones on lines of their own after it (inside the block if it ``opens`` one).
+        """
         self.own_line_comments_before(first, depth)
         self._gap(first)
         line = INDENT * depth + text
@@ -194,8 +197,10 @@ class _Layout:
             else:
                 trailing.append(comment.text)
         if trailing:
-            line += "  " + " ".join(trailing)
+            line += "  " + trailing[0]
         self.out.append(line)
+        after = INDENT * (depth + 1 if opens else depth)
+        self.out.extend(after + text for text in trailing[1:])
         self.last_line = last
 
     def block(
@@ -206,7 +211,7 @@ class _Layout:
         body: tuple[ast.SpecStmt, ...],
         depth: int,
     ) -> None:
-        self.emit(header + " {", node.span.line, header_last, depth)
+        self.emit(header + " {", node.span.line, header_last, depth, opens=True)
         for stmt in body:
             self.statement(stmt, depth + 1)
         self.own_line_comments_before(node.span.end_line, depth + 1)
