@@ -17,8 +17,10 @@ point at once, at level ``alpha = 1 - confidence``. Two methods:
   rows keeps the correlation between budget points, so it is less conservative than Holm
   when the points move together, as scaling curves do).
 
-A point with zero spread in ``D`` is decided exactly: a drop beyond the tolerance is
-certain (p = 0), anything else is no evidence (p = 1). Problems present on one side only
+A point with zero spread in ``D`` (every problem moved by the same amount) has no t
+statistic; it gets the sign test's p-value instead: ``0.5 ** n`` when all ``n`` problems
+dropped by more than the tolerance, 1 otherwise (so one problem alone never counts as
+significant). Problems present on one side only
 are excluded and listed (``missing="exclude"``) or make the gate fail
 (``missing="fail"``): the dataset hash in the provenance already catches a changed
 dataset, so a partial overlap means a deliberate change (a ``limit``), and the test stays
@@ -48,7 +50,7 @@ def paired_t(drop: NDArray[np.float64], tolerance: float) -> tuple[NDArray[np.fl
     """One-sided paired t test of mean(drop) > tolerance along axis -2 (problems).
 
     ``drop`` is float[..., P, K]. Returns (mean, se, t, p) each float[..., K]; columns
-    with zero spread get an exact p of 0 (mean drop beyond tolerance) or 1.
+    with zero spread get the sign test's ``0.5 ** n`` (all dropped beyond tolerance) or 1.
     """
     n = drop.shape[-2]
     mean = drop.mean(axis=-2)
@@ -58,7 +60,7 @@ def paired_t(drop: NDArray[np.float64], tolerance: float) -> tuple[NDArray[np.fl
     flat = se <= 1e-12
     t = np.where(flat, 0.0, (mean - tolerance) / np.where(flat, 1.0, se))
     p = stats.t.sf(t, max(n - 1, 1))
-    p = np.where(flat, np.where(mean - tolerance > 1e-12, 0.0, 1.0), p)
+    p = np.where(flat, np.where(mean - tolerance > 1e-12, 0.5**n, 1.0), p)
     return mean, se, t, p
 
 

@@ -29,6 +29,7 @@ from pytest_tts.gates._stats import (
     budget_mask,
     check_curve,
     check_level,
+    mean_interval,
     norm_op,
 )
 from pytest_tts.gates.result import GateResult, fmt
@@ -174,6 +175,15 @@ def check_threshold(
         method_text = "point estimate (mean over problems); no interval compared"
         error_rate = "not controlled (point estimate); add `with confidence c` to bound it"
         side = "estimate"
+    interval = None
+    if confidence is not None and op == "=":
+        # "= x with confidence c": x must lie inside the two-sided interval.
+        lo, hi = mean_interval(
+            values, confidence, "two-sided", method=method, resamples=resamples, seed=seed
+        )
+        interval = (lo, hi)
+        method_text = f"two-sided {confidence:g} interval ({method}) must contain the value"
+        error_rate = "equality cannot be proven; the interval only fails to reject it"
 
     pool = compared[eligible]
     if op in (">=", ">"):
@@ -183,6 +193,8 @@ def check_threshold(
     else:
         best = int(eligible[int(np.argmin(np.abs(means[eligible] - value)))])
     passed = OPS[op](float(compared[best]), float(value))
+    if interval is not None:
+        passed = bool(interval[0][best] <= value <= interval[1][best])
 
     bound_key = f"{side} bound" if side != "estimate" else None
     rows = []

@@ -123,3 +123,11 @@ def test_less_than_claims_use_the_upper_bound() -> None:
 def test_costs_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         check_comparison(np.zeros((2, 2)), [0, 1], np.zeros((2, 2)), [1, 2])
+
+
+def test_identical_curves_tie_with_zero_spread() -> None:
+    values = np.tile([0.2, 0.5, 0.7], (40, 1))
+    ids = [str(i) for i in range(40)]
+    kw = {"confidence": 0.95, "left_ids": ids, "right_ids": ids}
+    assert check_comparison(values, [1, 2, 4], values, [1, 2, 4], op=">=", **kw).passed  # type: ignore[arg-type]
+    assert not check_comparison(values, [1, 2, 4], values, [1, 2, 4], op=">", **kw).passed  # type: ignore[arg-type]

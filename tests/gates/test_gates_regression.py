@@ -74,11 +74,14 @@ def test_uniform_drop_within_tolerance_passes() -> None:
     assert check_regression(base - 0.01, base, ks=KS, tolerance=0.02).passed
 
 
-def test_zero_spread_drop_beyond_tolerance_is_certain() -> None:
+def test_zero_spread_drop_gets_the_sign_test_p_value() -> None:
     base = np.full((30, 4), 0.8)
     result = check_regression(base - 0.05, base, ks=KS, tolerance=0.02)
     assert not result.passed
-    assert result.data["adjusted_p"] == [0.0] * 4
+    np.testing.assert_allclose(result.data["adjusted_p"], [4 * 0.5**30] * 4)
+    one = check_regression(base[:1] - 0.05, base[:1], ks=KS, tolerance=0.02)
+    assert one.passed  # a single problem is never significant
+    assert {r["verdict"] for r in one.rows} == {"drop not significant"}
 
 
 def test_drop_beyond_tolerance_but_noisy_is_flagged_not_failed() -> None:

@@ -111,3 +111,12 @@ def test_render_shows_table_method_and_error_rate() -> None:
     assert text.startswith("threshold: PASS: accuracy >= 0.5")
     assert "lower bound" in text
     assert "error rate: passes with probability at most 0.1" in text
+
+
+def test_equality_with_confidence_uses_the_two_sided_interval() -> None:
+    values = curve([0.3, 0.4, 0.5, 0.6])
+    mean = float(values[:, 3].mean())
+    kw = {"budget": ("n", "=", 8), "confidence": 0.95, "method": "t"}
+    assert check_threshold(values, KS, KS, op="=", value=mean + 0.01, **kw).passed  # type: ignore[arg-type]
+    assert not check_threshold(values, KS, KS, op="=", value=mean + 0.2, **kw).passed  # type: ignore[arg-type]
+    assert not check_threshold(values, KS, KS, op="=", value=mean + 0.01).passed
