@@ -199,3 +199,19 @@ def test_against_a_stored_entry_checks_provenance_first() -> None:
     )
     assert allowed.passed
     assert allowed.notes == ("provenance mismatch allowed: model_hash baseline 'a', current 'b'",)
+
+
+def test_false_alarm_rate_under_no_change_stays_at_alpha() -> None:
+    # 1,000 re-runs of a no-change world (8-sample pools, 4 correlated budget points).
+    rng = np.random.default_rng(11)
+    theta = rng.beta(0.7, 0.5, (1000, 150, 1)) * np.ones(4)
+    u_base = rng.random((1000, 150, 8, 1))
+    u_cur = rng.random((1000, 150, 8, 1))
+    base = (u_base < theta[:, :, None, :]).mean(axis=2)
+    cur = (u_cur < theta[:, :, None, :]).mean(axis=2)
+    _, _, p_adj = regression_pvalues(base - cur, 0.0)
+    rate = (p_adj <= 0.05).any(axis=-1).mean()
+    assert rate <= 0.05
+    shifted = cur - 0.08  # a true drop of 8 points is found nearly always
+    _, _, p_drop = regression_pvalues(base - shifted, 0.0)
+    assert (p_drop <= 0.05).any(axis=-1).mean() > 0.95
