@@ -1,0 +1,1 @@
+"""Task definitions that the bundled models are trained on and verifiers check."""
