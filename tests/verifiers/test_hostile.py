@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tts.types import Problem, Verdict
+from pytest_tts.verifiers import sandbox
 from pytest_tts.verifiers.base import binary
 from pytest_tts.verifiers.code import UnitTests, code_job, unit_tests
 from pytest_tts.verifiers.sandbox import Job
@@ -412,3 +413,21 @@ def test_host_files_and_environment_are_invisible(
     assert "PATH" in outcome.output
     assert secret not in outcome.output
     assert os.environ["TTS_SECRET_CANARY"] == secret
+
+
+def test_without_cgroups_the_sandbox_still_cleans_up(
+    monkeypatch: pytest.MonkeyPatch, clean_machine: None
+) -> None:
+    # Without writable cgroups the only process cap is RLIMIT_NPROC, which root ignores: the
+    # storm is then bounded by nothing but itself (60 sleepers here). The PID namespace still
+    # takes every one of them down when the program ends.
+    monkeypatch.setattr(sandbox, "cgroup_support", lambda: sandbox.CgroupSupport(None, None))
+    verifier = unit_tests(timeout=60, **LIMITS)
+    assert verifier.sandbox.cgroups == sandbox.CgroupSupport(None, None)
+    (verdict,) = verifier.verify([(PROBLEM, CASES["fork_storm"].completion)])
+    if os.getuid() == 0:
+        assert (verdict.accepted, verdict.detail) == (True, "passed")
+    else:
+        assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "error")
+    (verdict,) = verifier.verify([(PROBLEM, CASES["memory_bomb"].completion)])
+    assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "memory")
