@@ -317,6 +317,11 @@ def _mounts() -> list[str]:
     return args
 
 
+def owner_tag(pid: int | None = None) -> str:
+    """The command-line marker of sandboxes started by process ``pid`` (default: this one)."""
+    return f"pytest-tts-owner={os.getpid() if pid is None else pid}"
+
+
 def _bwrap_argv(limits: Limits, python: str) -> list[str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -337,7 +342,9 @@ def _bwrap_argv(limits: Limits, python: str) -> list[str]:
     argv += ["--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
-    argv += ["--chdir", "/tmp", "--", python, "-s", "-B", "-c", HARNESS]
+    # The owner's pid in the command line (inherited by every fork) tells whose sandbox a
+    # process belongs to, for leak checks when several test processes share a machine.
+    argv += ["--chdir", "/tmp", "--", python, "-s", "-B", "-c", HARNESS, owner_tag()]
     return argv
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from pytest_tts.verifiers.sandbox import HARNESS_MARK, cgroup_support
+from pytest_tts.verifiers.sandbox import HARNESS_MARK, cgroup_support, owner_tag
 
 
 def sandbox_processes() -> list[int]:
-    """Processes anywhere on the host that run the sandbox harness."""
+    """Processes anywhere on the host that run a sandbox harness started by this process."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -21,7 +21,8 @@ def sandbox_processes() -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if HARNESS_MARK.encode() in cmdline:
+        args = cmdline.split(b"\0")
+        if HARNESS_MARK.encode() in cmdline and owner_tag().encode() in args:
             found.append(int(entry.name))
     return found
 
