@@ -174,7 +174,7 @@ def interp_log_cost(
     """Per-row piecewise-linear interpolation in log cost: float[P, len(at)].
 
     ``at`` must lie within ``[cost[0], cost[-1]]``; the caller decides what is outside.
-    Duplicate costs keep the last point's value (the larger budget at the same cost).
+    At a cost that appears twice, the first of the two points is used.
     """
     x = np.log(cost)
     xa = np.log(at)
