@@ -35,12 +35,24 @@ class SpecFile(pytest.File):
         from pytest_tts.plugin import get_registry
 
         try:
-            checked = load_spec_file(self.path, get_registry(self.config))
+            checked = load_spec_file(self._display_path(), get_registry(self.config))
         except SpecError as exc:
             raise self.CollectError(exc.rendered) from None
         self.checked = checked
         for spec in checked.specs:
-            yield SpecNode.from_parent(self, name=spec.name, spec=spec)
+            yield SpecNode.from_parent(
+                self, name=spec.name, nodeid=_child_id(self, spec.name), spec=spec
+            )
+
+    def _display_path(self) -> Path:
+        """The file relative to the working directory when below it, as pytest prints paths.
+
+        Diagnostics and ``SpecDef.path`` show this path; includes resolve against it.
+        """
+        try:
+            return self.path.relative_to(Path.cwd())
+        except ValueError:
+            return self.path
 
 
 class SpecNode(pytest.Collector):
@@ -56,7 +68,11 @@ class SpecNode(pytest.Collector):
     def collect(self) -> Iterator[ExpectationItem]:
         for expectation in self.spec.expectations:
             yield ExpectationItem.from_parent(
-                self, name=expectation.id, spec=self.spec, expectation=expectation
+                self,
+                name=expectation.id,
+                nodeid=_child_id(self, expectation.id),
+                spec=self.spec,
+                expectation=expectation,
             )
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -93,6 +109,16 @@ class ExpectationItem(pytest.Item):
             self.expectation.span.pytest_line,
             f"{self.spec.name}: {self.expectation.text}",
         )
+
+
+def _child_id(parent: pytest.Collector, name: str) -> str:
+    """The child's node id as a string, which pytest parses the way it parses stored ids.
+
+    Expectation ids contain ``[...]``; pytest >= 9 reads a stored id (``--lf``, ``--deselect``)
+    with the first ``[`` starting the parameters, while a child id built from the name would
+    keep the bracket in the name, and the two would never compare equal.
+    """
+    return f"{parent.nodeid}::{name}"
 
 
 def _register_marker(config: pytest.Config, tag: str) -> None:
