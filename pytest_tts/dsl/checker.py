@@ -178,7 +178,15 @@ class _Checker:
             )
             return
         self.includes.append(target)
-        included = parse_file(target)  # a syntax error there stops here, like any other
+        try:
+            included = parse_file(target)  # a syntax error there stops here, like any other
+        except OSError as exc:
+            self.error(
+                item.path.span,
+                "include-not-found",
+                f"cannot read included file {item.path.value!r}: {exc.strerror or exc}",
+            )
+            return
         self.sources[included.path] = included.source
         self._declarations(included, target, [*stack, target], seen)
 

@@ -107,7 +107,25 @@ def parse(text: str, path: str | Path = "<string>") -> ast.Module:
 
 def parse_file(path: str | Path) -> ast.Module:
     """Read and parse one ``.tts`` file (UTF-8)."""
-    return parse(Path(path).read_text(encoding="utf-8"), path)
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(data, exc, str(path)) from None
+    return parse(text, path)
+
+
+def _encoding_error(data: bytes, exc: UnicodeDecodeError, path: str) -> SpecSyntaxError:
+    before = data[: exc.start]
+    line = before.count(b"\n") + 1
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", "replace")) + 1
+    text = data.decode("utf-8", "replace")
+    offset = len(before.decode("utf-8", "replace"))
+    span = Span(path, line, column, line, column + 1, offset, offset + 1)
+    message = f"the file is not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded"
+    diagnostic = Diagnostic(span, "encoding", message, help="save the file as UTF-8")
+    return SpecSyntaxError(message, span=span, code="encoding", rendered=render(diagnostic, text))
 
 
 # --- spans -------------------------------------------------------------------------------

@@ -154,3 +154,12 @@ def test_grammar_loads_from_the_package() -> None:
     from pytest_tts.dsl.parser import grammar_text
 
     assert "start:" in grammar_text()
+
+
+def test_a_file_that_is_not_utf8_is_a_positioned_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.tts"
+    path.write_bytes('model m = vllm("x")\nspec "caf\u00e9" {}\n'.encode("latin-1"))
+    with pytest.raises(SpecSyntaxError) as excinfo:
+        parse_file(path)
+    assert excinfo.value.code == "encoding"
+    assert excinfo.value.rendered.startswith(f"{path}:2:10: error[encoding]: the file is not UTF-8")
