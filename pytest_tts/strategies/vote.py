@@ -9,7 +9,7 @@ Semantics shared by all votes:
   oracle marks correct (1 or 0 whenever the oracle agrees with the answer normalizer; with a
   disagreement it is the chance that a random member of the class is correct).
 
-Majority vote is computed exactly with generating functions (see :func:`majority_exact`);
+Majority vote is computed exactly (:mod:`pytest_tts.strategies.majority`);
 when that would be too slow the estimate falls back to Monte Carlo over random k-subsets and
 reports its standard error. Weighted votes are exact by enumeration on small pools and
 Monte Carlo otherwise.
@@ -26,13 +26,11 @@ from scipy.stats import hypergeom
 
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.pool import FloatArray, PoolArrays
-from pytest_tts.strategies.base import BaseStrategy, Estimate, Ks, check_ks, log_comb, verifier_name
+from pytest_tts.strategies.base import BaseStrategy, Estimate, Ks, check_ks, verifier_name
+from pytest_tts.strategies.majority import circle_work, majority_circle
 
-LN2 = math.log(2.0)
-EXACT_WORK_LIMIT = 4e8
-"""Above this estimated number of multiply-adds per problem, majority vote uses Monte Carlo."""
-EXACT_MAX_N = 1800
-"""Beyond this pool size the scaled generating functions could leave float64's range."""
+EXACT_WORK_LIMIT = 2e10
+"""Above this bound on the work per problem, majority vote uses Monte Carlo."""
 DEFAULT_DRAWS = 4000
 ENUMERATION_LIMIT = 200_000
 """Weighted votes enumerate every k-subset when there are at most this many per problem."""
@@ -47,76 +45,6 @@ def answer_classes(codes: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, 
     sizes = np.bincount(inverse)
     hits = np.bincount(inverse, weights=np.asarray(correct, dtype=np.float64)[valid])
     return sizes.astype(np.int64), hits / sizes
-
-
-def exact_work(sizes: np.ndarray, kmax: int) -> float:
-    """Estimated multiply-adds of :func:`majority_exact` for one problem."""
-    ordered = np.sort(sizes)[::-1]
-    second = int(ordered[1]) if ordered.size > 1 else 0
-    work = 0.0
-    for t in range(1, min(second, kmax) + 1):
-        r = int(np.sum(ordered >= t))
-        work += r * r * min(kmax, r * t) * t + kmax * min(kmax, r * t)
-    return work
-
-
-def majority_exact(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray) -> FloatArray:
-    """Exact expected correctness of the plurality answer of a random k-subset, float[K].
-
-    ``sizes``/``cbar``: the answer classes of one problem (counts and mean correctness);
-    ``n``: the pool size, the remaining ``n - sum(sizes)`` samples have no answer.
-
-    The winner's count in the subset is its maximum t. If only the largest class can reach t
-    (t above the runner-up's size) the winner is that class, with hypergeometric probability.
-    Otherwise, with T the classes of size >= t and S the other samples, the weighted count of
-    subsets whose maximum count is t is the coefficient of z^k in
-
-        (1 + z)^S * integral_0^1 (1/u) [s] prod_{b in T} (L_b(z) + u C(n_b, t) z^t (1 + s c_b)) du,
-
-    where L_b(z) = sum_{x < t} C(n_b, x) z^x, u marks the classes tied at t (integrating
-    u^(j-1) gives the 1/j of a uniform tie break) and [s] takes the part linear in s, which
-    sums the correctness c_b of the tied classes. The polynomials are kept exactly in u and
-    z; coefficients are scaled by 2^(-n_b/2) to stay within float64 for n <= ``EXACT_MAX_N``.
-    """
-    ks = np.asarray(ks, dtype=np.int64)
-    out = np.zeros(ks.size)
-    if sizes.size == 0:
-        return out
-    order = np.argsort(-sizes, kind="stable")
-    sizes, cbar = sizes[order], cbar[order]
-    second = int(sizes[1]) if sizes.size > 1 else 0
-    out += cbar[0] * hypergeom.sf(second, n, int(sizes[0]), ks)
-    kmax = int(ks.max())
-    log_norm = log_comb(n, ks) - n * LN2 / 2
-    for t in range(1, min(second, kmax) + 1):
-        r = int(np.sum(sizes >= t))
-        rest = n - int(sizes[:r].sum())
-        deg = min(kmax, r * t)
-        plain = np.zeros((r + 1, deg + 1))
-        plain[0, 0] = 1.0
-        marked = np.zeros_like(plain)
-        for b in range(r):
-            nb = int(sizes[b])
-            below = np.exp(log_comb(nb, np.arange(t)) - nb * LN2 / 2)
-            at_t = float(np.exp(log_comb(nb, t) - nb * LN2 / 2))
-            new_plain = np.zeros_like(plain)
-            new_marked = np.zeros_like(marked)
-            for u in range(b + 1):
-                new_plain[u] = np.convolve(plain[u], below)[: deg + 1]
-                if u:
-                    new_marked[u] = np.convolve(marked[u], below)[: deg + 1]
-            if deg >= t:
-                shifted_plain = plain[: b + 1, : deg + 1 - t]
-                new_plain[1 : b + 2, t:] += at_t * shifted_plain
-                new_marked[1 : b + 2, t:] += at_t * (
-                    marked[: b + 1, : deg + 1 - t] + cbar[b] * shifted_plain
-                )
-            plain, marked = new_plain, new_marked
-        tied = (marked[1:] / np.arange(1, r + 1)[:, None]).sum(axis=0)
-        j = np.arange(deg + 1)
-        log_rest = log_comb(rest, ks[:, None] - j[None, :]) - rest * LN2 / 2
-        out += np.exp(log_rest - log_norm[:, None]) @ tied
-    return out
 
 
 def vote_monte_carlo(
@@ -224,11 +152,10 @@ def majority_rows(
     values = np.zeros((p, ks.size))
     se = np.zeros((p, ks.size))
     rng = np.random.default_rng(seed)
-    kmax = int(ks.max())
     for row in range(p):
         sizes, cbar = answer_classes(codes[row], correct[row])
-        if n <= EXACT_MAX_N and exact_work(sizes, kmax) <= EXACT_WORK_LIMIT:
-            values[row] = majority_exact(sizes, cbar, n, ks)
+        if circle_work(sizes, n, ks) <= EXACT_WORK_LIMIT:
+            values[row] = majority_circle(sizes, cbar, n, ks)
         else:
             values[row], se[row] = vote_monte_carlo(codes[row], correct[row], None, ks, draws, rng)
     return Estimate(np.clip(values, 0.0, 1.0), se)

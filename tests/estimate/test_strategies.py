@@ -250,3 +250,30 @@ def test_missing_inputs_are_named() -> None:
     negative = PoolArrays(("a",), [[True]], [[0]], [[1]], [3], scores={"rm": [[-1.0]]})
     with pytest.raises(EstimationError, match="non-negative weights"):
         weighted_vote("rm").per_problem(negative, [1])
+
+
+@pytest.mark.parametrize("n", [64, 1024, 3000])
+def test_majority_of_two_answers_matches_the_hypergeometric_closed_form(n: int) -> None:
+    from scipy.stats import hypergeom
+
+    n_a = int(0.55 * n)
+    codes = np.where(np.arange(n) < n_a, 0, 1)[None]
+    pool = PoolArrays(("a",), codes == 0, codes, np.ones((1, n), int), np.ones(1, int))
+    ks = np.unique(np.r_[1, 2, 3, 7, 8, n // 3, n // 2, n - 1, n])
+    x = hypergeom(n, n_a, ks)
+    half = ks / 2
+    expected = x.sf(np.floor(half)) + 0.5 * np.where(ks % 2 == 0, x.pmf(half.astype(int)), 0.0)
+    np.testing.assert_allclose(majority_vote().per_problem(pool, ks)[0], expected, atol=1e-12)
+
+
+def test_majority_exact_agrees_with_monte_carlo_on_a_long_tailed_pool() -> None:
+    rng = np.random.default_rng(12)
+    n = 300
+    codes = np.where(rng.random((2, n)) < 0.3, 0, rng.zipf(1.6, size=(2, n)) % 40)
+    codes[:, :10] = -1
+    pool = PoolArrays(("a", "b"), codes == 0, codes, np.ones((2, n), int), np.ones(2, int))
+    ks = np.array([1, 5, 16, 60, 150, 299])
+    exact = majority_vote().estimate(pool, ks)
+    mc = vote.vote_monte_carlo(codes[0], codes[0] == 0, None, ks, 4000, rng)
+    assert exact.exact
+    assert (np.abs(exact.values[0] - mc[0]) <= 5 * mc[1] + 1e-9).all()

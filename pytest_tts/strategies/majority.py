@@ -1,0 +1,182 @@
+"""Exact maj@k for large pools: generating functions evaluated on a circle.
+
+The quantity (see :mod:`pytest_tts.strategies.vote` for the semantics) is, for one problem
+with answer classes of sizes n_b and correctness c_b and a budget k,
+
+    sum_t [z^k] prod_b (L_b(z) + v C(n_b, t) z^t (1 + s c_b)) / C(N, k),
+
+integrated over v in [0, 1] after dividing by v and taking the part linear in s, summed over
+the winning count t; L_b(z) = sum_{x < t} C(n_b, x) z^x and the no-answer samples contribute
+(1 + z)^(N - sum n_b). (v is a random priority that breaks ties uniformly: a class tied at
+the top wins when its priority is the highest, and integrating v^(j-1) gives 1/j.)
+
+Instead of multiplying polynomials, each factor is evaluated at M points z = r e^(2 pi i m / M)
+on the circle of radius r = k / (N - k), where the coefficients of (1 + z)^N weighted by r^j
+form the Binomial(N, k/N) distribution centred on k. Divided by (1 + r)^(n_b), a factor's
+terms are binomial probabilities, so nothing overflows, and a discrete Fourier transform
+of the product over the M points returns the coefficient of z^k, aliased only with
+coefficients M away, whose weight is a binomial tail below 1e-17 for M >= 12 sigma + 16.
+The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k (at
+most k // t classes tie at count t).
+Classes of equal size share their factor, which enters as a power. Winning counts t whose
+total probability is provably below 1e-16 (P(X_1 <= t) for the largest class) are skipped,
+so results agree with exact rational arithmetic to about 1e-13.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from numpy.polynomial.legendre import leggauss
+from scipy.special import gammaln
+from scipy.stats import hypergeom
+
+from pytest_tts.estimate.pool import FloatArray
+
+SKIP_MASS = 1e-16
+
+
+@functools.lru_cache(maxsize=64)
+def _tie_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes v on [0, 1] and weights with the tie integral's 1/v folded in."""
+    nodes, weights = leggauss(points)
+    v = (nodes + 1) / 2
+    return v, weights / 2 / v
+
+
+def _window_groups(ks: np.ndarray, n: int) -> list[np.ndarray]:
+    """Budgets that can share one evaluation: within 1.5 sigma of the window's first k."""
+    groups: list[np.ndarray] = []
+    order = np.sort(np.unique(ks[ks < n]))
+    i = 0
+    while i < order.size:
+        k0 = int(order[i])
+        sigma = math.sqrt(k0 * (n - k0) / n)
+        j = int(np.searchsorted(order, k0 + max(1.0, 1.5 * sigma), side="right"))
+        groups.append(order[i:j])
+        i = j
+    return groups
+
+
+def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray) -> FloatArray:
+    """maj@k for every k in ``ks`` for one problem (classes ``sizes``/``cbar``, pool ``n``)."""
+    ks = np.asarray(ks, dtype=np.int64)
+    out = np.zeros(ks.size)
+    if sizes.size == 0:
+        return out
+    order = np.argsort(-sizes, kind="stable")
+    sizes = np.asarray(sizes[order], dtype=np.int64)
+    cbar = np.asarray(cbar[order], dtype=np.float64)
+    first = int(sizes[0])
+    second = int(sizes[1]) if sizes.size > 1 else 0
+    # Winning counts above the runner-up's size: only the largest class gets there.
+    tail = cbar[0] * hypergeom.sf(second, n, first, ks)
+    # The whole pool (k = N): the largest class wins, ties at random.
+    whole = float(cbar[sizes == first].mean())
+    values = {int(k): (whole if k == n else 0.0) for k in ks}
+    lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
+    group_sizes, starts, counts = np.unique(-sizes, return_index=True, return_counts=True)
+    group_sizes = -group_sizes
+    group_c = np.add.reduceat(cbar, starts)
+    n_none = n - int(sizes.sum())
+    for window in _window_groups(ks, n) if second else []:
+        contrib = _window(window, group_sizes, counts, group_c, n_none, n, first, second, lf)
+        for k, v in zip(window, contrib, strict=True):
+            values[int(k)] += v
+    for i, k in enumerate(ks):
+        out[i] = values[int(k)] + (tail[i] if k < n else 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _window(
+    window: np.ndarray,
+    group_sizes: np.ndarray,
+    counts: np.ndarray,
+    group_c: np.ndarray,
+    n_none: int,
+    n: int,
+    first: int,
+    second: int,
+    lf: np.ndarray,
+) -> FloatArray:
+    """Contributions of winning counts t <= runner-up size, for budgets near window[0]."""
+    k0 = int(window[0])
+    top_t = min(second, int(window[-1]))
+    t_all = np.arange(1, top_t + 1)
+    negligible = hypergeom.cdf(t_all, n, first, k0) < SKIP_MASS
+    ts = t_all[~negligible]
+    if ts.size == 0:
+        return np.zeros(window.size)
+    q = k0 / n
+    lq, l1q = math.log(q), math.log1p(-q)
+    sigma = math.sqrt(n * q * (1 - q))
+    m_points = int(min(n + 1, math.ceil(12 * sigma) + 16))
+    grid = np.arange(m_points)
+    roots = np.exp(2j * np.pi * grid / m_points)
+    base = (1 - q) + q * roots
+    full = base[None, :] ** (group_sizes * counts)[:, None]
+    suffix = np.ones((group_sizes.size + 1, m_points), dtype=complex)
+    for g in range(group_sizes.size - 1, -1, -1):
+        suffix[g] = suffix[g + 1] * full[g]
+    # At most min(classes that reach ts[0], k // ts[0]) classes tie at the top of a k-subset.
+    ties = min(int(counts[group_sizes >= ts[0]].sum()), int(window[-1]) // int(ts[0]))
+    v, w = _tie_rule(max(1, (ties + 1) // 2))
+    top = int(ts[-1])
+    powers = roots[(np.arange(top + 1)[:, None] * grid[None, :]) % m_points]
+    plain = np.ones((ts.size, v.size, m_points), dtype=complex)
+    marked = np.zeros_like(plain)
+    total = np.zeros(m_points, dtype=complex)
+    for g, size in enumerate(group_sizes):
+        keep = int(np.searchsorted(ts, size, side="right"))
+        if keep < ts.size:
+            total += np.einsum("rqm,q->m", marked[keep:], w) * suffix[g]
+            plain, marked, ts = plain[:keep], marked[:keep], ts[:keep]
+        if ts.size == 0:
+            break
+        reach = int(ts[-1])
+        x = np.arange(reach + 1)
+        size_i = int(size)
+        pmf = np.exp(lf[size_i] - lf[x] - lf[size_i - x] + x * lq + (size_i - x) * l1q)
+        terms = pmf[:, None] * powers[: reach + 1]
+        below = np.cumsum(terms, axis=0)[ts - 1][:, None, :]  # (rows, 1, M)
+        at_t = terms[ts][:, None, :] * v[None, :, None]  # (rows, Q, M)
+        factor = below + at_t
+        mult = int(counts[g])
+        # Classes of equal size share the factor f: the product is f^mult and its part linear
+        # in s is (sum of their c) * v * a_t * f^(mult - 1).
+        if mult == 1:
+            whole, gain = factor, group_c[g] * at_t
+        else:
+            power = factor ** (mult - 1)
+            whole, gain = power * factor, group_c[g] * at_t * power
+        marked *= whole
+        marked += plain * gain
+        plain *= whole
+    if ts.size:
+        total += np.einsum("rqm,q->m", marked, w) * suffix[group_sizes.size]
+    total *= base**n_none
+    out = np.zeros(window.size)
+    for i, k in enumerate(window):
+        coeff = (total * np.conj(roots[(int(k) * grid) % m_points])).mean().real
+        log_pmf = lf[n] - lf[k] - lf[n - k] + k * lq + (n - k) * l1q
+        out[i] = coeff / math.exp(log_pmf)
+    return out
+
+
+def circle_work(sizes: np.ndarray, n: int, ks: np.ndarray) -> float:
+    """An upper bound on the complex multiply-adds of :func:`majority_circle` (no skipping)."""
+    if sizes.size < 2:
+        return 0.0
+    ordered = np.sort(sizes)[::-1]
+    second = int(ordered[1])
+    groups = np.unique(ordered).size
+    work = 0.0
+    for window in _window_groups(np.asarray(ks), n):
+        k0 = int(window[0])
+        rows = min(second, int(window[-1]))
+        points = min(n + 1, 12 * math.sqrt(k0 * (n - k0) / n) + 16)
+        ties = min(ordered.size, int(window[-1]))
+        work += 8.0 * rows * (ties + 1) / 2 * points * groups
+    return work
