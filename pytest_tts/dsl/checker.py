@@ -333,6 +333,14 @@ class _Checker:
     # -- specs ------------------------------------------------------------------------------
 
     def _spec_block(self, block: ast.SpecBlock, path: str) -> Iterator[S.SpecDef]:
+        name = block.name.value
+        if not name.strip() or "::" in name or "\n" in name:
+            self.error(
+                block.name.span,
+                "bad-spec-name",
+                f"a spec name must be non-empty text without '::' or line breaks, got {name!r}",
+                help="the name is part of the pytest node id ('file.tts::NAME::expectation')",
+            )
         if block.loop is None:
             spec = self._spec(block, block.body, block.name.value, path)
             if spec is not None:

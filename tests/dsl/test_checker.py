@@ -379,3 +379,9 @@ def test_loop_errors_are_reported_once(registry: Registry) -> None:
             "budget n = 999 exceeds the pool: the spec samples n = 64 per problem",
         )
     ]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a::b", "two\\nlines"])
+def test_spec_names_must_fit_in_a_node_id(name: str, registry: Registry) -> None:
+    text = spec_text("expect coverage >= 0.5").replace('spec "s"', f'spec "{name}"')
+    assert [code for code, _ in errors(text, registry)] == ["bad-spec-name"]
