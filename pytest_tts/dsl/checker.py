@@ -342,7 +342,7 @@ class _Checker:
                 help="the name is part of the pytest node id ('file.tts::NAME::expectation')",
             )
         if block.loop is None:
-            spec = self._spec(block, block.body, block.name.value, path)
+            spec = self._spec(block, block.body, block.name.value, path, frozenset())
             if spec is not None:
                 yield spec
             return
@@ -352,12 +352,18 @@ class _Checker:
         for value in loop.values.items:
             text = format_value(value, compact=True)
             body = _substitute(block.body, loop.var.text, value)
-            spec = self._spec(block, body, f"{block.name.value}[{loop.var.text}={text}]", path)
+            name = f"{block.name.value}[{loop.var.text}={text}]"
+            spec = self._spec(block, body, name, path, frozenset([loop.var.text]))
             if spec is not None:
                 yield spec
 
     def _spec(
-        self, block: ast.SpecBlock, body: tuple[ast.SpecStmt, ...], name: str, path: str
+        self,
+        block: ast.SpecBlock,
+        body: tuple[ast.SpecStmt, ...],
+        name: str,
+        path: str,
+        bound: frozenset[str],
     ) -> S.SpecDef | None:
         self.spec_state = _SpecState()
         single: dict[type, ast.SpecStmt] = {}
@@ -378,7 +384,7 @@ class _Checker:
             elif isinstance(stmt, ast.TagsStmt):
                 tags.extend(t.text for t in stmt.tags if t.text not in tags)
             else:
-                expects.extend(_expand(stmt, {}, self))
+                expects.extend(_expand(stmt, {}, self, bound))
 
         model = self._use(single.get(ast.UseModel), block, "model")
         dataset = self._use(single.get(ast.UseDataset), block, "dataset")
@@ -900,18 +906,31 @@ def _substitute(node: Any, var: str, value: ast.Value) -> Any:
 
 
 def _expand(
-    stmt: ast.ExpectStmt | ast.ForStmt, params: Mapping[str, str], checker: _Checker
+    stmt: ast.ExpectStmt | ast.ForStmt,
+    params: Mapping[str, str],
+    checker: _Checker,
+    bound: frozenset[str],
 ) -> Iterator[tuple[ast.ExpectStmt, dict[str, str]]]:
+    """The expectations a statement stands for, with the loop values that made each one."""
     if not isinstance(stmt, ast.ForStmt):
         yield stmt, dict(params)
         return
     loop = stmt.loop
+    var = loop.var.text
+    if var in bound or var in params:
+        checker.error(
+            loop.var.span,
+            "duplicate-loop-variable",
+            f"loop variable {var!r} is already bound by an enclosing loop",
+            help="give the inner loop's variable another name",
+        )
+        return
     if not loop.values.items:
-        checker.error(loop.values.span, "empty-loop", f"'for {loop.var.text} in []' has no values")
+        checker.error(loop.values.span, "empty-loop", f"'for {var} in []' has no values")
     for value in loop.values.items:
-        inner = {**params, loop.var.text: format_value(value, compact=True)}
+        inner = {**params, var: format_value(value, compact=True)}
         for sub in stmt.body:
-            yield from _expand(_substitute(sub, loop.var.text, value), inner, checker)
+            yield from _expand(_substitute(sub, var, value), inner, checker, bound)
 
 
 def _metric_span(stmt: ast.ExpectStmt) -> Span:

@@ -385,3 +385,14 @@ def test_loop_errors_are_reported_once(registry: Registry) -> None:
 def test_spec_names_must_fit_in_a_node_id(name: str, registry: Registry) -> None:
     text = spec_text("expect coverage >= 0.5").replace('spec "s"', f'spec "{name}"')
     assert [code for code, _ in errors(text, registry)] == ["bad-spec-name"]
+
+
+def test_a_loop_variable_cannot_shadow_an_enclosing_one(registry: Registry) -> None:
+    text = spec_text(
+        "for S in [majority_vote] {",
+        "    for S in [single] {",
+        "        expect accuracy >= 0.5 using S",
+        "    }",
+        "}",
+    )
+    assert [code for code, _ in errors(text, registry)] == ["duplicate-loop-variable"]
