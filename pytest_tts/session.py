@@ -94,6 +94,7 @@ class Pool:
     generated: int = 0
     reused: int = 0
     tokens: int = 0
+    flops: float = math.nan
     curves: dict[tuple[str, float], Curve] = field(default_factory=dict)
 
 
@@ -257,6 +258,15 @@ class Runtime:
             requests = [p.request for p in ready if p.error is None and p.request is not None]
             if not requests:
                 return
+        # what each pool lacks now is what this run generates for it (pools that share
+        # samples with another are merged by the fill path, and counted once)
+        counted: set[str] = set()
+        for pool in ready:
+            if pool.error is None and pool.request is not None:
+                for shortfall in missing_samples(self.store, [pool.request]):
+                    if shortfall.pool_key not in counted:
+                        pool.generated += shortfall.missing
+                        counted.add(shortfall.pool_key)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         stream = getattr(getattr(reporter, "_tw", None), "_file", None)
         progress = Progress(stream) if not self.offline else None
@@ -304,10 +314,11 @@ class Runtime:
                 )
             except TTSError as exc:
                 pool.error = exc
-        if self.fill is not None:
-            for pool in self.pools.values():
-                if pool.arrays is not None:
-                    pool.reused = pool.arrays.n_problems * pool.arrays.n_samples
+        for pool in self.pools.values():
+            if pool.arrays is not None:
+                total = pool.arrays.n_problems * pool.arrays.n_samples
+                pool.reused = max(total - pool.generated, 0)
+                pool.flops = self._pool_flops(pool)
 
     def _verdicts(
         self,
@@ -373,6 +384,25 @@ class Runtime:
                 strategy, pool.arrays, ks, flops_fn=self._flops_fn(backend)
             )
         return pool.curves[key]
+
+    def _pool_flops(self, pool: Pool) -> float:
+        """FLOPs of generating the whole pool (prefill once per prompt, every decode)."""
+        assert pool.arrays is not None
+        try:
+            flops = self._flops_fn(self.backend(pool.model, pool.base_dir))
+        except TTSError:
+            return math.nan
+        if flops is None:
+            return math.nan
+        arrays = pool.arrays
+        total = 0.0
+        for p in range(arrays.n_problems):
+            total += flops(
+                float(arrays.prompt_tokens[p]),
+                float(arrays.completion_tokens[p].sum()),
+                arrays.n_samples,
+            )
+        return total
 
     def _flops_fn(self, backend: Backend) -> Any:
         try:
@@ -485,15 +515,14 @@ class Runtime:
                     provenance = dict(self.backend(pool.model, pool.base_dir).provenance())
                 except TTSError:
                     provenance = {}
-                arrays = pool.arrays
                 summary = PoolSummary(
                     pools=1,
                     problems=len(pool.problems),
                     samples_generated=pool.generated,
                     samples_reused=pool.reused,
                     tokens=pool.tokens,
+                    flops=0.0 if math.isnan(pool.flops) else pool.flops,
                 )
-                del arrays
             start_line = spec.span.line if spec.span is not None else 1
             specs.append(
                 SpecResult(
