@@ -34,22 +34,24 @@ overwritten).
 Not contained: a program that deliberately inspects the harness's frames (it shares the
 process) can find the nonce and forge success, and patches to modules other than
 ``builtins`` (``math.isclose = …``) or objects whose ``__eq__`` always answers True are not
-undone. These are attacks on the harness or on the tests, not on the machine. Without
-writable cgroups (see :func:`cgroup_support`) a fork storm is bounded only by the host's
-``pid_max``/``threads-max`` and total memory only by ``RLIMIT_AS`` per process.
+undone. These are attacks on the harness or on the tests, not on the machine.
+
+Without writable cgroups (see :func:`~pytest_tts.verifiers.cgroups.cgroup_support`) the
+harness falls back to ``RLIMIT_NPROC`` (the user's current process count plus
+``max_processes``), which root ignores: for root a fork storm is then bounded only by the
+host's ``pid_max``/``threads-max`` (the PID namespace still kills every process at the end),
+and total memory only by ``RLIMIT_AS`` per process times the number of processes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import marshal
 import math
 import os
 import secrets
 import selectors
-import shlex
 import shutil
 import signal
 import subprocess
@@ -62,107 +64,20 @@ from functools import cache
 from pathlib import Path
 
 from pytest_tts.errors import VerifierError
+from pytest_tts.verifiers.cgroups import (
+    CgroupSupport,
+    JobCgroups,
+    cgroup_support,
+    user_processes,
+)
 
-log = logging.getLogger(__name__)
 
 INSTALL_HINT = "apt-get update && apt-get install -y bubblewrap"
 HARNESS_MARK = "# pytest-tts sandbox harness"
-_CGROUP_ROOT = Path("/sys/fs/cgroup")
 
-# Runs inside the sandbox before any untrusted code. Everything it needs after the program
-# ran is bound to a local first, so that the program cannot swap it out.
-HARNESS = (
-    HARNESS_MARK
-    + r"""
-import builtins, errno, marshal, os, resource, sys
-
-
-def _harness():
-    job = marshal.loads(sys.stdin.buffer.read())
-    fd = job["fd"]
-    write, exit_, exec_, compile_, getpid = os.write, os._exit, exec, compile, os.getpid
-    BaseException_, SystemExit_, MemoryError_ = BaseException, SystemExit, MemoryError
-    AssertionError_, SyntaxError_, type_, str_ = AssertionError, SyntaxError, type, str
-    OSError_, disk_full = OSError, (errno.EFBIG, errno.ENOSPC, errno.EDQUOT)
-    settrace, setprofile = sys.settrace, sys.setprofile
-    out, err = sys.stdout, sys.stderr
-    me = getpid()
-    token = ("P " + job["nonce"] + "\n").encode()
-    del job["nonce"]
-
-    def report(kind, text=""):
-        try:
-            line = "F " + kind + "\t" + str_(text)[:300].replace("\n", " ") + "\n"
-            write(fd, line.encode("utf-8", "replace"))
-        except BaseException_:
-            pass
-
-    def finish():
-        for stream in (out, err):
-            try:
-                stream.flush()
-            except BaseException_:
-                pass
-        exit_(0)
-
-    write(fd, b"S\n")
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    resource.setrlimit(resource.RLIMIT_AS, (job["memory"], job["memory"]))
-    resource.setrlimit(resource.RLIMIT_CPU, (job["cpu"], job["cpu"] + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (job["fsize"], job["fsize"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if job["nproc"]:
-        resource.setrlimit(resource.RLIMIT_NPROC, (job["nproc"], job["nproc"]))
-    try:
-        program = compile_(job["program"], "<completion>", "exec")
-        test = compile_(job["test"], "<test>", "exec")
-    except SyntaxError_ as exc:
-        report("syntax", exc)
-        finish()
-    entry = job["entry_point"]
-    pristine = dict(builtins.__dict__)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    stage = "program"
-    try:
-        exec_(program, namespace)
-        settrace(None)
-        setprofile(None)
-        builtins.__dict__.clear()
-        builtins.__dict__.update(pristine)
-        namespace["__builtins__"] = builtins
-        stage = "tests"
-        exec_(test, namespace)
-        if entry:
-            if entry not in namespace:
-                report("error", "NameError: entry point " + repr(entry) + " is not defined")
-                finish()
-            stage = "check"
-            namespace["check"](namespace[entry])
-    except SystemExit_:
-        report("exit", stage)
-    except MemoryError_:
-        report("memory", stage)
-    except AssertionError_ as exc:
-        report("assertion", stage + (": " + str_(exc) if str_(exc) else ""))
-    except OSError_ as exc:
-        if exc.errno in disk_full:
-            report("disk", type_(exc).__name__ + ": " + str_(exc))
-        else:
-            report("error", type_(exc).__name__ + ": " + str_(exc))
-    except BaseException_ as exc:
-        try:
-            report("error", type_(exc).__name__ + ": " + str_(exc))
-        except BaseException_:
-            report("error", type_(exc).__name__)
-    else:
-        if getpid() == me:
-            write(fd, token)
-    finish()
-
-
-_harness()
-"""
-)
+# The harness's source, run with ``python -c`` inside the sandbox (see harness.py).
+HARNESS = (Path(__file__).parent / "harness.py").read_text(encoding="utf-8")
+assert HARNESS.startswith(HARNESS_MARK)
 
 
 @dataclass(frozen=True)
@@ -221,53 +136,6 @@ class Outcome:
 
     def describe(self) -> str:
         return f"{self.status}: {self.detail}" if self.detail else self.status
-
-
-@dataclass(frozen=True)
-class CgroupSupport:
-    """Writable cgroup v1 hierarchies (None where unavailable)."""
-
-    pids: Path | None
-    memory: Path | None
-
-
-def _own_cgroup(controller: str) -> Path | None:
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(","):
-            return _CGROUP_ROOT / controller / path.lstrip("/")
-    return None
-
-
-@cache
-def cgroup_support() -> CgroupSupport:
-    """Which cgroup v1 controllers this process can create child groups in."""
-    found: dict[str, Path | None] = {}
-    for controller in ("pids", "memory"):
-        base = _own_cgroup(controller)
-        ok = False
-        if base is not None and base.is_dir():
-            probe = base / f"pytest-tts-probe-{os.getpid()}-{secrets.token_hex(4)}"
-            try:
-                probe.mkdir()
-                probe.rmdir()
-                ok = True
-            except OSError:
-                ok = False
-        found[controller] = base if ok else None
-    support = CgroupSupport(pids=found["pids"], memory=found["memory"])
-    if support.pids is None:
-        log.warning(
-            "sandbox: no writable pids cgroup; a fork storm is bounded only by the host's "
-            "pid_max (processes run as root ignore RLIMIT_NPROC)"
-        )
-    if support.memory is None:
-        log.warning("sandbox: no writable memory cgroup; memory is bounded per process only")
-    return support
 
 
 @cache
@@ -348,107 +216,6 @@ def _bwrap_argv(limits: Limits, python: str) -> list[str]:
     return argv
 
 
-class _Cgroups:
-    """The per-job cgroups: created before the job, swept and removed after it."""
-
-    def __init__(self, limits: Limits) -> None:
-        support = cgroup_support()
-        name = f"pytest-tts-{os.getpid()}-{secrets.token_hex(6)}"
-        self.dirs: list[Path] = []
-        self.pids: Path | None = None
-        self.memory: Path | None = None
-        if support.pids is not None:
-            self.pids = support.pids / name
-            self.pids.mkdir()
-            self.dirs.append(self.pids)
-            (self.pids / "pids.max").write_text(str(limits.max_processes))
-        if support.memory is not None:
-            self.memory = support.memory / name
-            self.memory.mkdir()
-            self.dirs.append(self.memory)
-            total = (limits.memory_mb + limits.tmp_mb + 64) << 20
-            (self.memory / "memory.limit_in_bytes").write_text(str(total))
-
-    def join_script(self) -> str:
-        procs = " ".join(shlex.quote(str(d / "cgroup.procs")) for d in self.dirs)
-        return f'for f in {procs}; do echo $$ > "$f" || exit 97; done; exec "$@"'
-
-    def hit_pids_limit(self) -> bool:
-        if self.pids is None:
-            return False
-        for line in _read(self.pids / "pids.events").splitlines():
-            key, _, value = line.partition(" ")
-            if key == "max" and value.strip() not in ("", "0"):
-                return True
-        return False
-
-    def memory_events(self) -> tuple[bool, bool]:
-        """(the OOM killer struck, usage reached the limit at least once)."""
-        if self.memory is None:
-            return False, False
-        oom = False
-        for line in _read(self.memory / "memory.oom_control").splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip() not in ("", "0"):
-                oom = True
-        reached = _read(self.memory / "memory.failcnt").strip() not in ("", "0")
-        return oom, reached
-
-    def sweep(self, grace_s: float = 1.0) -> int:
-        """Kill every member, remove the groups, and return how many had to be killed.
-
-        Members still dying from the sandbox's own teardown get ``grace_s`` to go; those
-        left after it are stragglers (the PID namespace should leave none). Raises
-        VerifierError if a group cannot be removed.
-        """
-        stragglers = 0
-        for d in self.dirs:
-            deadline = time.monotonic() + grace_s
-            while _read(d / "cgroup.procs").split() and time.monotonic() < deadline:
-                time.sleep(0.005)
-            for attempt in range(200):
-                members = [int(p) for p in _read(d / "cgroup.procs").split()]
-                if not members:
-                    break
-                if attempt == 0:
-                    stragglers = max(stragglers, len(members))
-                for pid in members:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.01)
-            for _ in range(200):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.01)
-            else:
-                msg = f"sandbox cgroup {d} could not be removed: processes survived the sandbox"
-                raise VerifierError(msg)
-        return stragglers
-
-
-def _user_processes() -> int:
-    """How many processes this user runs now (RLIMIT_NPROC counts them all, host-wide)."""
-    uid, count = str(os.getuid()), 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            for line in _read(entry / "status").splitlines():
-                if line.startswith("Uid:"):
-                    count += line.split()[1] == uid
-                    break
-    return count
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
 class Sandbox:
     """Runs :class:`Job` objects under bubblewrap, ``workers`` at a time."""
 
@@ -459,7 +226,7 @@ class Sandbox:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self.python = python or sys.executable
         self._argv = _bwrap_argv(self.limits, self.python)
-        self.cgroups = cgroup_support()
+        self.cgroups: CgroupSupport = cgroup_support()
 
     def run(self, jobs: Sequence[Job]) -> list[Outcome]:
         """One outcome per job, in order; jobs run in parallel across ``workers``."""
@@ -471,7 +238,8 @@ class Sandbox:
     def run_one(self, job: Job) -> Outcome:
         limits = self.limits
         nonce = secrets.token_hex(16)
-        groups = _Cgroups(limits)
+        memory_bytes = (limits.memory_mb + limits.tmp_mb + 64) << 20
+        groups = JobCgroups(self.cgroups, limits.max_processes, memory_bytes)
         read_fd, write_fd = os.pipe()
         payload = {
             "fd": write_fd,
@@ -482,7 +250,7 @@ class Sandbox:
             "memory": limits.memory_mb << 20,
             "cpu": limits.cpu_seconds,
             "fsize": max(limits.output_bytes, limits.tmp_mb << 20),
-            "nproc": 0 if groups.pids is not None else _user_processes() + limits.max_processes,
+            "nproc": 0 if groups.pids is not None else user_processes() + limits.max_processes,
         }
         start = time.monotonic()
         try:
