@@ -71,7 +71,6 @@ from pytest_tts.verifiers.cgroups import (
     user_processes,
 )
 
-
 INSTALL_HINT = "apt-get update && apt-get install -y bubblewrap"
 HARNESS_MARK = "# pytest-tts sandbox harness"
 
