@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from pytest_tts.types import Problem, Sample, Verdict
 
 ESTIMATOR_VERSION = "1"
+# Provenance fields a regression gate exists to compare across (see Runtime._regression).
+UNDER_TEST = ("model_hash", "engine", "engine_version")
 
 
 def run_expectation(item: Any) -> None:
@@ -682,11 +684,13 @@ class Runtime:
         record: Judged,
     ) -> GateResult:
         from pytest_tts.gates.baseline import (
+            DEFAULT_IGNORED,
             BaselineEntry,
             baseline_path,
             check_provenance,
             load_entry,
             mismatch_notes,
+            provenance_differences,
             update_entry,
         )
         from pytest_tts.gates.regression import check_regression
@@ -721,12 +725,23 @@ class Runtime:
             )
         entry = load_entry(path, expectation_id, nodeid=item.nodeid)
         record.baseline = entry
+        # The baseline pins the experiment (dataset, prompts, sampling, verifiers,
+        # estimator): comparing across a change there is meaningless, so it is an error. The
+        # model and the engine are what the gate tests: their change is reported, not refused.
         diffs = check_provenance(
             entry.provenance,
             provenance,
             allow_mismatch=self.allow_mismatch,
             where=item.nodeid,
+            ignore=(*DEFAULT_IGNORED, *UNDER_TEST),
         )
+        under_test = [
+            f"{name} changed since the baseline: {entry_value!r} -> {current_value!r}"
+            for name, (entry_value, current_value) in provenance_differences(
+                entry.provenance, provenance
+            ).items()
+            if name in UNDER_TEST
+        ]
         return check_regression(
             curve.per_problem,
             entry.matrix(),
@@ -740,7 +755,7 @@ class Runtime:
             budget=check.budget,
             unit=unit,
             metric=check.measure.metric,
-            notes=mismatch_notes(diffs),
+            notes=[*under_test, *mismatch_notes(diffs)],
         )
 
     # -- end of session ------------------------------------------------------------------
