@@ -31,7 +31,6 @@ import math
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.special import gammaln
-from scipy.stats import hypergeom
 
 from pytest_tts.estimate.pool import FloatArray
 
@@ -44,6 +43,23 @@ def _tie_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
     nodes, weights = leggauss(points)
     v = (nodes + 1) / 2
     return v, weights / 2 / v
+
+
+def _hypergeom_pmf(lf: np.ndarray, n: int, good: int, k: int) -> FloatArray:
+    """P(X = x) for x = 0..k: successes among k draws without replacement (log-factorials lf)."""
+    x = np.arange(k + 1)
+    ok = (x <= good) & (k - x <= n - good)
+    xs = np.where(ok, x, 0)
+    log_p = (
+        lf[good]
+        - lf[xs]
+        - lf[np.where(ok, good - xs, 0)]
+        + lf[n - good]
+        - lf[np.where(ok, k - xs, 0)]
+        - lf[np.where(ok, n - good - k + xs, 0)]
+        - (lf[n] - lf[k] - lf[n - k])
+    )
+    return np.exp(np.where(ok, log_p, -np.inf))
 
 
 def _window_groups(ks: np.ndarray, n: int) -> list[np.ndarray]:
@@ -71,12 +87,14 @@ def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray)
     cbar = np.asarray(cbar[order], dtype=np.float64)
     first = int(sizes[0])
     second = int(sizes[1]) if sizes.size > 1 else 0
+    lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
     # Winning counts above the runner-up's size: only the largest class gets there.
-    tail = cbar[0] * hypergeom.sf(second, n, first, ks)
+    tail = cbar[0] * np.array(
+        [_hypergeom_pmf(lf, n, first, int(k))[second + 1 :].sum() for k in ks]
+    )
     # The whole pool (k = N): the largest class wins, ties at random.
     whole = float(cbar[sizes == first].mean())
     values = {int(k): (whole if k == n else 0.0) for k in ks}
-    lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
     group_sizes, starts, counts = np.unique(-sizes, return_index=True, return_counts=True)
     group_sizes = -group_sizes
     group_c = np.add.reduceat(cbar, starts)
@@ -105,7 +123,8 @@ def _window(
     k0 = int(window[0])
     top_t = min(second, int(window[-1]))
     t_all = np.arange(1, top_t + 1)
-    negligible = hypergeom.cdf(t_all, n, first, k0) < SKIP_MASS
+    cdf = np.cumsum(_hypergeom_pmf(lf, n, first, k0))
+    negligible = cdf[np.minimum(t_all, k0)] < SKIP_MASS
     ts = t_all[~negligible]
     if ts.size == 0:
         return np.zeros(window.size)

@@ -1,0 +1,251 @@
+"""Exact estimators against a Monte Carlo subsampler: 1,000 problems x 1,024 samples.
+
+Run: ``.venv/bin/python bench/estimators.py [--problems 1000] [--samples 1024]``. Writes its
+section of ``bench/RESULTS.md`` (replacing an earlier run's).
+
+The exact side computes whole curves (``compute_curve``: per-problem values, bootstrap
+interval, costs) for pass@k and best-of-N on the full grid k = 1..N and maj@k on the default
+grid (powers of two and N). The reference is a vectorized Monte Carlo subsampler: R random
+permutations per problem, whose first k samples are the k-subset (one permutation serves
+every k, which favours the subsampler). It needs R = 1 / (4 eps^2) draws to guarantee a
+standard error of at most eps on every per-problem value (the worst-case Bernoulli
+variance; the per-problem values are what the paired gates consume). It is timed on a
+subset of problems and scaled linearly to all problems and to each eps; its results are
+checked against the exact ones in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from pytest_tts.estimate.curves import compute_curve, default_ks
+from pytest_tts.estimate.pool import PoolArrays
+from pytest_tts.strategies.coverage import pass_at_k
+from pytest_tts.strategies.order import best_of_n
+from pytest_tts.strategies.vote import majority_vote
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+QWEN = ROOT / ".." / "shared" / "data" / "qwen_math_cot_100.jsonl"
+HEADING = "## Estimators (`bench/estimators.py`)"
+
+
+def synthetic_pool(p: int, n: int, seed: int) -> PoolArrays:
+    """Problems of mixed difficulty: the right answer with probability ~ Beta(1.2, 1.2), the
+    rest spread over 1 + Poisson(6) wrong answers with Dirichlet(0.7) shares, 3% with no answer;
+    a reward that separates right from wrong with noise; log-normal lengths."""
+    rng = np.random.default_rng(seed)
+    answers = np.empty((p, n), dtype=np.int64)
+    for i in range(p):
+        wrong = 1 + rng.poisson(6)
+        shares = rng.dirichlet(np.full(wrong, 0.7))
+        skill = rng.beta(1.2, 1.2)
+        probs = np.concatenate([[0.03, 0.97 * skill], 0.97 * (1 - skill) * shares])
+        answers[i] = rng.choice(np.arange(-1, wrong + 1), size=n, p=probs)
+    correct = answers == 0
+    reward = correct * 1.0 + rng.normal(0, 1.0, size=(p, n))
+    tokens = np.maximum(1, rng.lognormal(5.0, 0.5, size=(p, n))).astype(np.int64)
+    return PoolArrays(
+        tuple(f"s{i}" for i in range(p)),
+        correct,
+        answers,
+        tokens,
+        rng.integers(50, 300, size=p),
+        scores={"rm": reward},
+    )
+
+
+def mc_pass(
+    pool: PoolArrays, rows: np.ndarray, ks: np.ndarray, draws: int, seed: int
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = pool.n_samples
+    out = np.zeros((rows.size, ks.size))
+    for j, row in enumerate(rows):
+        perm = np.argsort(rng.random((draws, n)), axis=1)
+        hits = pool.correct[row][perm]
+        first = np.where(hits.any(axis=1), hits.argmax(axis=1), n)
+        out[j] = (first[:, None] < ks[None, :]).mean(axis=0)
+    return out
+
+
+def mc_best(
+    pool: PoolArrays, rows: np.ndarray, ks: np.ndarray, draws: int, seed: int
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = pool.n_samples
+    out = np.zeros((rows.size, ks.size))
+    for j, row in enumerate(rows):
+        scores = pool.scores["rm"][row]
+        by_rank = pool.correct[row][np.argsort(scores, kind="stable")]
+        rank = np.argsort(np.argsort(scores, kind="stable"))
+        perm = np.argsort(rng.random((draws, n)), axis=1)
+        running = np.maximum.accumulate(rank[perm], axis=1)[:, ks - 1]
+        out[j] = by_rank[running].mean(axis=0)
+    return out
+
+
+def mc_majority(
+    pool: PoolArrays, rows: np.ndarray, ks: np.ndarray, draws: int, seed: int
+) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = pool.n_samples
+    out = np.zeros((rows.size, ks.size))
+    for j, row in enumerate(rows):
+        codes = pool.answers[row] + 1  # 0 = no answer
+        m = int(codes.max()) + 1
+        right = np.bincount(codes, weights=pool.correct[row], minlength=m) / np.maximum(
+            np.bincount(codes, minlength=m), 1
+        )
+        perm = np.argsort(rng.random((draws, n)), axis=1)
+        drawn = codes[perm]
+        offsets = (np.arange(draws) * m)[:, None]
+        for i, k in enumerate(ks):
+            counts = np.bincount((drawn[:, :k] + offsets).ravel(), minlength=draws * m)
+            counts = counts.reshape(draws, m).astype(np.float64)
+            counts[:, 0] = 0  # blanks never win
+            top = counts.max(axis=1, keepdims=True)
+            tied = (counts == top) & (top > 0)
+            pick = np.argmax(tied * (1 + rng.random(tied.shape)), axis=1)
+            out[j, i] = np.where(top[:, 0] > 0, right[pick], 0.0).mean()
+    return out
+
+
+def timed(fn, *args):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    value = fn(*args)
+    return value, time.perf_counter() - start
+
+
+def qwen_table() -> str:
+    if not QWEN.exists():
+        return "The shared Qwen2.5-Math sample file is absent; its table is left out.\n"
+    from pytest_tts.estimate.io import read_pool, read_records
+
+    pool = read_pool(QWEN)
+    records = read_records(QWEN)
+    ks = np.arange(1, 9)
+    pa = pass_at_k().per_problem(pool, ks).mean(0)
+    mv = majority_vote().per_problem(pool, ks).mean(0)
+    bo = best_of_n("reward").per_problem(pool, ks).mean(0)
+    readme = {1: (0.910, 0.900, 0.900), 2: (0.933, 0.900, 0.930), 4: (0.951, 0.930, 0.930),
+              8: (0.960, 0.930, 0.940)}  # fmt: skip
+    rows = []
+    for k in (1, 2, 4, 8):
+        rows.append([k, f"{pa[k - 1]:.4f}", readme[k][0], f"{mv[k - 1]:.4f}", readme[k][1],
+                     f"{bo[k - 1]:.4f}", readme[k][2]])  # fmt: skip
+    table = tabulate(
+        rows,
+        headers=[
+            "k",
+            "pass@k",
+            "README pass@k",
+            "maj@k (exact)",
+            "README maj@first-k",
+            "best-of-k reward (exact)",
+            "README best-of-first-k",
+        ],
+        tablefmt="github",
+        disable_numparse=True,
+    )
+    return (
+        f"Real samples ({len(records)} MATH problems x 8, `../shared/data/qwen_math_cot_100.jsonl`;"
+        " reward = last element of each `pred_score` list; maj@k votes on whitespace-stripped"
+        " `pred` strings, ties at random):\n\n" + table + "\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=1024)
+    parser.add_argument("--mc-problems", type=int, default=20)
+    parser.add_argument("--mc-draws", type=int, default=2500)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    pool = synthetic_pool(args.problems, args.samples, args.seed)
+    n = args.samples
+    full = np.arange(1, n + 1)
+    grid = default_ks(n)
+    exact = {}
+    for name, strategy, ks in [
+        ("pass@k", pass_at_k(), full),
+        ("best-of-N (reward)", best_of_n("rm"), full),
+        ("maj@k", majority_vote(), grid),
+    ]:
+        _, estimator_s = timed(strategy.estimate, pool, ks)
+        curve, seconds = timed(lambda s=strategy, k=ks: compute_curve(s, pool, k, seed=1))
+        exact[name] = (curve, estimator_s, seconds, ks)
+        print(f"exact {name}: {estimator_s:.2f} s, curve {seconds:.2f} s", flush=True)
+    rows_mc = np.arange(args.mc_problems)
+    eps_levels = [0.01, 0.003, 0.001]
+    table = []
+    checks = []
+    for name, fn in [("pass@k", mc_pass), ("best-of-N (reward)", mc_best), ("maj@k", mc_majority)]:
+        curve, exact_s, curve_s, ks = exact[name]
+        est, mc_s = timed(fn, pool, rows_mc, ks, args.mc_draws, args.seed)
+        per_draw_problem = mc_s / (args.mc_draws * rows_mc.size)
+        truth = curve.per_problem[rows_mc]
+        se_bound = 0.5 / math.sqrt(args.mc_draws)
+        checks.append((name, float(np.abs(est - truth).max() / se_bound)))
+        row = [name, f"{ks.size}", f"{exact_s:.2f}", f"{curve_s:.2f}"]
+        for eps in eps_levels:
+            draws = math.ceil(0.25 / eps**2)
+            mc_total = per_draw_problem * draws * args.problems
+            row += [f"{mc_total:,.0f}", f"{mc_total / exact_s:,.0f}x"]
+        table.append(row)
+        print(row, flush=True)
+    headers = ["strategy", "budgets k", "exact values (s)", "whole curve (s)"]
+    for eps in eps_levels:
+        headers += [f"MC eps={eps} (s)", "ratio"]
+    text = tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+    check_text = ", ".join(f"{n_}: {v:.2f}" for n_, v in checks)
+    body = f"""{HEADING}
+
+Machine: 2-core x86_64 CPU, 24 GiB (shared with other jobs; load average above 10 during the
+run, so absolute seconds are inflated, ratios less so); date 2026-11-22; Python
+{platform.python_version()}, numpy {np.__version__}. Synthetic pools: {args.problems} problems
+x {n} samples (seed {args.seed}): right-answer rate ~ Beta(1.2, 1.2), 1 + Poisson(6) wrong
+answers with Dirichlet(0.7) shares, 3% blanks, reward = correct + N(0, 1).
+
+Exact: the strategy's per-problem values (`Strategy.estimate`; the ratio uses this time) and,
+beside it, the whole curve from `compute_curve` (values plus a 2,000-resample bootstrap
+interval over problems and costs); pass@k and best-of-N on every k = 1..{n}, maj@k on the
+default grid (k = 1, 2, 4, ..., {n}; its generating-function evaluation costs more per
+budget). Reference: a vectorized Monte Carlo subsampler (one random permutation per draw
+serves all k), timed on {rows_mc.size} problems x {args.mc_draws} draws and scaled linearly to
+{args.problems} problems and to R = 1/(4 eps^2) draws, the number that guarantees a standard
+error <= eps on every per-problem value. Same run, same pool. Largest |MC - exact| over the
+timed problems and budgets, in units of the MC standard-error bound 0.5/sqrt(R):
+{check_text} (sampling noise only; the exact values match brute-force enumeration in
+`tests/estimate`).
+
+{text}
+
+Reading: subsampling cost grows as 1/eps^2 while the exact values carry float error only
+(about 1e-13), so the ratio depends on the precision asked of the subsampler; the exact side
+wins at every level shown where the ratio exceeds 1x.
+
+{qwen_table()}"""
+    print(body)
+    if not args.no_write:
+        existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+        start = existing.find(HEADING)
+        if start >= 0:
+            end = existing.find("\n## ", start + len(HEADING))
+            existing = existing[:start] + (existing[end + 1 :] if end >= 0 else "")
+        RESULTS.write_text(existing.rstrip("\n") + "\n\n" + body)
+    print(json.dumps({k: [v[1], v[2]] for k, v in exact.items()}))
+
+
+if __name__ == "__main__":
+    main()
