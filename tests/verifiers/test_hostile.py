@@ -431,3 +431,24 @@ def test_without_cgroups_the_sandbox_still_cleans_up(
         assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "error")
     (verdict,) = verifier.verify([(PROBLEM, CASES["memory_bomb"].completion)])
     assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "memory")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: the harness shares the program's process, so a program that inspects "
+    "the harness's frame can read the success token (see pytest_tts.verifiers.sandbox)",
+)
+def test_a_program_that_reads_the_harness_frame_can_forge_success(
+    verifier: UnitTests, clean_machine: None
+) -> None:
+    forge = body(
+        """
+        import os, sys
+        harness = sys._getframe(1).f_locals
+        os.write(harness["fd"], harness["token"])
+        os._exit(0)
+        """,
+        WRONG,
+    )
+    (verdict,) = verifier.verify([(PROBLEM, forge)])
+    assert not verdict.accepted
