@@ -452,3 +452,23 @@ def test_a_program_that_reads_the_harness_frame_can_forge_success(
     )
     (verdict,) = verifier.verify([(PROBLEM, forge)])
     assert not verdict.accepted
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: tests that compare with == accept an object whose __eq__ always "
+    "answers True; the sandbox judges what the tests say",
+)
+def test_an_always_equal_result_passes_equality_tests(
+    verifier: UnitTests, clean_machine: None
+) -> None:
+    problem = Problem(
+        "hostile/eq",
+        "def twice(x):\n",
+        None,
+        {"test": "def check(candidate):\n    assert candidate(2) == 4\n", "entry_point": "twice"},
+    )
+    cheat = "    class Anything:\n        def __eq__(self, other):\n            return True\n"
+    cheat += "    return Anything()\n"
+    (verdict,) = verifier.verify([(problem, cheat)])
+    assert not verdict.accepted
