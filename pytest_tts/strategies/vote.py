@@ -70,7 +70,7 @@ def vote_monte_carlo(
     present = np.where(valid, 1.0, 0.0)
     means = np.zeros(ks.size)
     ses = np.zeros(ks.size)
-    batch = max(1, min(draws, int(2e7 // max(1, n * m))))
+    batch = max(1, min(draws, int(2e6 // max(1, n * m))))  # arrays of ~16 MB
     outcomes = np.zeros((draws, ks.size))
     done = 0
     while done < draws:
@@ -188,18 +188,20 @@ class FilteredVote(BaseStrategy):
             n_acc = int(acc.sum())
             n_rej = n - n_acc
             if n_acc:
+                # P(a accepted among k) for a = 1..n_acc, each k; only the a's with weight
+                # above 1e-18 are evaluated (their total is below 1e-15).
                 grid = np.arange(1, n_acc + 1)
+                pa = hypergeom.pmf(grid[None, :], n, n_acc, k[:, None])
+                used = pa.max(axis=0) > 1e-18
                 inner = majority_rows(
                     pool.answers[row][acc][None],
                     pool.correct[row][acc][None],
-                    grid,
+                    grid[used],
                     self.draws,
                     self.seed + row,
                 )
-                # P(a accepted among k) for a = 1..n_acc, each k.
-                pa = hypergeom.pmf(grid[None, :], n, n_acc, k[:, None])
-                values[row] += pa @ inner.values[0]
-                se[row] += np.sqrt(pa**2 @ inner.mc_se[0] ** 2)
+                values[row] += pa[:, used] @ inner.values[0]
+                se[row] += np.sqrt(pa[:, used] ** 2 @ inner.mc_se[0] ** 2)
             if n_rej:
                 p0 = hypergeom.pmf(0, n, n_acc, k)
                 usable = k <= n_rej
