@@ -16,33 +16,13 @@ from typing import Any
 
 from pytest_tts import spec as S
 from pytest_tts.dsl import ast
+from pytest_tts.dsl.checks import ExpectationChecker
 from pytest_tts.dsl.diagnostics import Diagnostic, did_you_mean, render_all, unknown_name
-from pytest_tts.dsl.formatter import format_expect, format_value
+from pytest_tts.dsl.formatter import format_value
 from pytest_tts.dsl.parser import parse_file
 from pytest_tts.errors import SpecCheckError
 from pytest_tts.registry import Kind, Registry
 from pytest_tts.span import Span
-
-METRICS = ("accuracy", "coverage")
-VERIFIER_METRICS = ("false_positive_rate", "false_negative_rate")
-UNITS = ("n", "tokens", "flops")
-DEFAULT_STRATEGY = {"accuracy": "single", "coverage": "pass_at_k"}
-DEFAULT_STATISTICAL_CONFIDENCE = 0.95
-# Sampling parameters: name -> (type, description of the valid range, predicate).
-SAMPLING: dict[str, tuple[str, str, Any]] = {
-    "n": ("int", "a positive integer", lambda v: v >= 1),
-    "temperature": ("float", "a number >= 0", lambda v: v >= 0),
-    "top_p": ("float", "a number in (0, 1]", lambda v: 0 < v <= 1),
-    "top_k": ("int", "an integer >= -1 (-1 or 0 turn it off)", lambda v: v >= -1),
-    "min_p": ("float", "a number in [0, 1]", lambda v: 0 <= v <= 1),
-    "max_tokens": ("int", "a positive integer", lambda v: v >= 1),
-    "seed": ("int", "an integer >= 0", lambda v: v >= 0),
-    "presence_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
-    "frequency_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
-    "repetition_penalty": ("float", "a number > 0", lambda v: v > 0),
-    "logprobs": ("int", "an integer >= 0", lambda v: v >= 0),
-    "stop": ("str", "a string or a list of strings", None),
-}
 
 
 def check(module: ast.Module, registry: Registry, path: str | Path | None = None) -> S.CheckedFile:
@@ -51,7 +31,7 @@ def check(module: ast.Module, registry: Registry, path: str | Path | None = None
     ``path`` overrides ``module.path`` for resolving includes (relative to the including
     file). Raises SpecCheckError carrying every diagnostic, sorted, with ``rendered`` text.
     """
-    checker = _Checker(registry)
+    checker = SpecChecker(registry)
     return checker.run(module, str(path) if path is not None else module.path)
 
 
@@ -71,7 +51,13 @@ class _SpecState:
     verifiers: dict[str, S.VerifierRef] = field(default_factory=dict)
 
 
-class _Checker:
+class SpecChecker:
+    """One run of the semantic pass over one file and its includes.
+
+    Holds the declared names and the diagnostics found so far; ``named``, ``strategy``,
+    ``verifier`` and ``value`` resolve names for :class:`~pytest_tts.dsl.checks.ExpectationChecker`.
+    """
+
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.diagnostics: dict[tuple[Any, ...], Diagnostic] = {}
@@ -194,7 +180,7 @@ class _Checker:
         self, decl: ast.Declaration
     ) -> S.ModelRef | S.DatasetRef | S.VerifierRef | None:
         kind: Kind = {"model": "backend", "dataset": "source", "verifier": "verifier"}[decl.kind]  # type: ignore[assignment]
-        call = self._plugin_call(decl.call, kind)
+        call = self.plugin_call(decl.call, kind)
         if call is None:
             return None
         name = decl.name.text
@@ -204,20 +190,20 @@ class _Checker:
             return S.DatasetRef(name, call, span=decl.span)
         return S.VerifierRef(name, call, span=decl.span)
 
-    def _declared_names(self, kind: str) -> list[str]:
+    def declared_names(self, kind: str) -> list[str]:
         return sorted(n for n, d in self.declared.items() if d.decl.kind == kind)
 
     # -- values and plugin calls ------------------------------------------------------------
 
-    def _plugin_call(self, call: ast.Call, kind: Kind) -> S.PluginCall | None:
+    def plugin_call(self, call: ast.Call, kind: Kind) -> S.PluginCall | None:
         name = call.func.text
         if (kind, name) not in self.registry:
             known = self.registry.names(kind)
             word = _KIND_WORDS[kind]
             self.add(unknown_name(call.func.span, word, name, known, code=f"unknown-{kind}"))
-            self._values(call.args)  # still report problems inside the arguments
+            self.values(call.args)  # still report problems inside the arguments
             return None
-        args, kwargs = self._values(call.args)
+        args, kwargs = self.values(call.args)
         self._bind(call, kind)
         return S.PluginCall(
             kind, name, tuple(args), kwargs, format_value(call, compact=True), call.span
@@ -226,11 +212,11 @@ class _Checker:
     def _bare_plugin(self, ident: ast.Ident, kind: Kind) -> S.PluginCall:
         return S.PluginCall(kind, ident.name, (), {}, ident.name, ident.span)
 
-    def _values(self, args: tuple[ast.Arg, ...]) -> tuple[list[Any], dict[str, Any]]:
+    def values(self, args: tuple[ast.Arg, ...]) -> tuple[list[Any], dict[str, Any]]:
         positional: list[Any] = []
         named: dict[str, Any] = {}
         for arg in args:
-            value = self._value(arg.value)
+            value = self.value(arg.value)
             if arg.name is None:
                 positional.append(value)
             elif arg.name in named:
@@ -239,22 +225,22 @@ class _Checker:
                 named[arg.name] = value
         return positional, named
 
-    def _value(self, value: ast.Value) -> Any:
+    def value(self, value: ast.Value) -> Any:
         """A Python value for an argument; bare names resolve as documented in the README."""
         if isinstance(value, ast.Number | ast.String | ast.Bool):
             return value.value
         if isinstance(value, ast.ListValue):
-            return tuple(self._value(v) for v in value.items)
+            return tuple(self.value(v) for v in value.items)
         if isinstance(value, ast.Call):
             for kind in _CALLABLE_KINDS:
                 if (kind, value.func.text) in self.registry:
-                    call = self._plugin_call(value, kind)
+                    call = self.plugin_call(value, kind)
                     if kind == "verifier" and call is not None:
                         return self._note_verifier(S.VerifierRef(call.text, call, value.span))
                     return call
             known = sorted({n for k in _CALLABLE_KINDS for n in self.registry.names(k)})
             self.add(unknown_name(value.func.span, "function", value.func.text, known))
-            self._values(value.args)
+            self.values(value.args)
             return None
         name = value.name
         declared = self.declared.get(name)
@@ -388,11 +374,12 @@ class _Checker:
 
         model = self._use(single.get(ast.UseModel), block, "model")
         dataset = self._use(single.get(ast.UseDataset), block, "dataset")
-        sampling = self._sampling(single.get(ast.SampleStmt), block)
+        checks = ExpectationChecker(self)
+        sampling = checks.sampling(single.get(ast.SampleStmt), block)
         oracle_stmt = single.get(ast.OracleStmt)
         oracle = None
         if isinstance(oracle_stmt, ast.OracleStmt):
-            oracle = self._verifier(oracle_stmt.verifier)
+            oracle = self.verifier(oracle_stmt.verifier)
         elif expects:
             stmt = expects[0][0]
             self.error(
@@ -407,7 +394,7 @@ class _Checker:
         expectations: list[S.Expectation] = []
         ids: dict[str, ast.ExpectStmt] = {}
         for stmt, params in expects:
-            expectation = self._expectation(stmt, params, model, sampling)
+            expectation = checks.expectation(stmt, params, model, sampling)
             if expectation is None:
                 continue
             first = ids.get(expectation.id)
@@ -451,16 +438,16 @@ class _Checker:
             )
             return None
         assert isinstance(stmt, ast.UseModel | ast.UseDataset)
-        return self._named(stmt.name, kind)
+        return self.named(stmt.name, kind)
 
-    def _named(self, value: ast.Value, kind: str) -> Any:
+    def named(self, value: ast.Value, kind: str) -> Any:
         """The declared model or dataset that ``value`` names."""
         if isinstance(value, ast.Ident):
             declared = self.declared.get(value.name)
             if declared is not None and declared.decl.kind == kind:
                 return declared.ref
             if declared is not None:
-                names = ", ".join(self._declared_names(kind)) or "none"
+                names = ", ".join(self.declared_names(kind)) or "none"
                 self.error(
                     value.span,
                     f"unknown-{kind}",
@@ -468,7 +455,7 @@ class _Checker:
                     notes=(f"declared {kind}s: {names}",),
                 )
                 return None
-            self.add(unknown_name(value.span, kind, value.name, self._declared_names(kind)))
+            self.add(unknown_name(value.span, kind, value.name, self.declared_names(kind)))
             return None
         self.error(
             value.span,
@@ -477,77 +464,7 @@ class _Checker:
         )
         return None
 
-    def _sampling(self, stmt: ast.SpecStmt | None, block: ast.SpecBlock) -> S.Sampling | None:
-        if not isinstance(stmt, ast.SampleStmt):
-            self.error(
-                block.name.span,
-                "missing-sample",
-                f"spec {block.name.value!r} has no 'sample' line",
-                help="add e.g. 'sample n = 16, temperature = 1.0'",
-            )
-            return None
-        values: dict[str, Any] = {}
-        ok = True
-        for arg in stmt.args:
-            name = arg.name or ""
-            if name in values:
-                self.error(
-                    arg.span, "duplicate-argument", f"sampling parameter {name!r} given twice"
-                )
-                continue
-            if name not in SAMPLING:
-                self.error(
-                    arg.span,
-                    "unknown-sampling-parameter",
-                    f"unknown sampling parameter {name!r}",
-                    notes=(f"known sampling parameters: {', '.join(sorted(SAMPLING))}",),
-                    help=did_you_mean(name, SAMPLING),
-                )
-                ok = False
-                continue
-            type_, wanted, valid = SAMPLING[name]
-            value = arg.value
-            if type_ == "str":
-                items = value.items if isinstance(value, ast.ListValue) else (value,)
-                if not all(isinstance(v, ast.String) for v in items):
-                    self.error(value.span, "out-of-range", f"{name} must be {wanted}")
-                    ok = False
-                    continue
-                values[name] = tuple(v.value for v in items)  # type: ignore[union-attr]
-                continue
-            if not isinstance(value, ast.Number) or (
-                type_ == "int" and not isinstance(value.value, int)
-            ):
-                shown = format_value(value)
-                self.error(value.span, "out-of-range", f"{name} must be {wanted}, got {shown}")
-                ok = False
-                continue
-            if not valid(value.value):
-                self.error(value.span, "out-of-range", f"{name} must be {wanted}, got {value.text}")
-                ok = False
-                continue
-            values[name] = value.value
-        if "n" not in values:
-            if ok or not any(a.name == "n" for a in stmt.args):
-                self.error(
-                    stmt.span,
-                    "missing-sample",
-                    "the 'sample' line needs n (samples per problem)",
-                    help="add e.g. 'n = 16'",
-                )
-            return None
-        return S.Sampling(
-            n=values["n"],
-            temperature=float(values.get("temperature", 1.0)),
-            top_p=float(values.get("top_p", 1.0)),
-            max_tokens=values.get("max_tokens", 256),
-            seed=values.get("seed", 0),
-            extra={k: v for k, v in values.items() if k not in _SAMPLING_FIELDS},
-        )
-
-    # -- expectations ----------------------------------------------------------------------
-
-    def _verifier(self, value: ast.Value) -> S.VerifierRef | None:
+    def verifier(self, value: ast.Value) -> S.VerifierRef | None:
         if isinstance(value, ast.Ident):
             declared = self.declared.get(value.name)
             if declared is not None and isinstance(declared.ref, S.VerifierRef):
@@ -558,17 +475,17 @@ class _Checker:
                 call = self._bare_plugin(value, "verifier")
                 return self._note_verifier(S.VerifierRef(value.name, call, value.span))
         elif isinstance(value, ast.Call) and ("verifier", value.func.text) in self.registry:
-            inline = self._plugin_call(value, "verifier")
+            inline = self.plugin_call(value, "verifier")
             if inline is None:
                 return None
             return self._note_verifier(S.VerifierRef(inline.text, inline, value.span))
         name = value.name if isinstance(value, ast.Ident) else format_value(value)
         node_span = value.func.span if isinstance(value, ast.Call) else value.span
-        known = [*self._declared_names("verifier"), *self.registry.names("verifier")]
+        known = [*self.declared_names("verifier"), *self.registry.names("verifier")]
         self.add(unknown_name(node_span, "verifier", name, known))
         return None
 
-    def _strategy(self, value: ast.Value) -> S.PluginCall | None:
+    def strategy(self, value: ast.Value) -> S.PluginCall | None:
         if isinstance(value, ast.Ident):
             if ("strategy", value.name) in self.registry:
                 return self._bare_plugin(value, "strategy")
@@ -586,300 +503,13 @@ class _Checker:
             )
             return None
         if isinstance(value, ast.Call):
-            return self._plugin_call(value, "strategy")
+            return self.plugin_call(value, "strategy")
         self.error(
             value.span,
             "unknown-strategy",
             f"expected a strategy, found {format_value(value)}",
         )
         return None
-
-    def _measure(
-        self,
-        node: ast.MeasureNode,
-        model: S.ModelRef | None,
-        strategy: ast.Value | None = None,
-    ) -> S.Measure | None:
-        metric = node.metric.text
-        ok = True
-        if metric not in METRICS:
-            if metric in VERIFIER_METRICS:
-                self.error(
-                    node.metric.span,
-                    "bad-metric-use",
-                    f"{metric} is a property of a verifier: only "
-                    f"'expect {metric}(VERIFIER) <= x' is allowed",
-                )
-            else:
-                self.add(
-                    unknown_name(node.metric.span, "metric", metric, METRICS + VERIFIER_METRICS)
-                )
-            return None
-        if node.args is not None:
-            self.error(node.metric.span, "bad-metric-use", f"{metric} takes no arguments")
-            ok = False
-        if node.model is not None:
-            model = self._named(node.model, "model")
-            ok = ok and model is not None
-        if node.strategy is not None and strategy is not None:
-            self.error(
-                strategy.span,
-                "duplicate-strategy",
-                "the strategy is given twice ('using' before and after the threshold)",
-            )
-            ok = False
-        chosen = node.strategy if node.strategy is not None else strategy
-        plugin: S.PluginCall | None = None
-        if metric == "coverage":
-            if chosen is not None and format_value(chosen, compact=True) != "pass_at_k":
-                self.error(
-                    chosen.span,
-                    "bad-metric-use",
-                    "coverage is pass@k of the samples and takes no 'using' strategy",
-                    help="use 'accuracy using STRATEGY' to measure a strategy",
-                )
-                ok = False
-            plugin = S.PluginCall("strategy", "pass_at_k", (), {}, "pass_at_k", node.span)
-        elif chosen is None:
-            plugin = S.PluginCall("strategy", "single", (), {}, "single", node.span)
-        else:
-            plugin = self._strategy(chosen)
-        if not ok or plugin is None or model is None:
-            return None
-        return S.Measure(metric, plugin, model, node.span)  # type: ignore[arg-type]
-
-    def _expectation(
-        self,
-        stmt: ast.ExpectStmt,
-        params: dict[str, str],
-        model: S.ModelRef | None,
-        sampling: S.Sampling | None,
-    ) -> S.Expectation | None:
-        pool = sampling.n if sampling is not None else None
-        check: S.Check | None = None
-        ident = ""
-        if isinstance(stmt, ast.ThresholdStmt):
-            check, ident = self._threshold(stmt, model, pool)
-        elif isinstance(stmt, ast.ComparisonStmt):
-            left = self._measure(stmt.left, model)
-            right = self._measure(stmt.right, model)
-            unit = self._unit(stmt.unit)
-            rng = self._range(stmt.range, unit, pool)
-            confidence = self._confidence(stmt.confidence)
-            if left and right and _same(left, right):
-                self.error(stmt.span, "bad-comparison", "both sides measure the same thing")
-            elif left and right and unit and (stmt.range is None or rng):
-                check = S.Comparison(left, stmt.op, right, unit, rng, confidence)
-                ident = f"{_measure_id(left, stmt.left)}{stmt.op}{_measure_id(right, stmt.right)}"
-                ident += f"@matched-{unit}"
-                if stmt.range is not None:
-                    ident += f"-in-{stmt.range.low.text}..{stmt.range.high.text}"
-        elif isinstance(stmt, ast.MonotoneStmt):
-            measure = self._measure(stmt.measure, model)
-            unit = self._unit(stmt.unit)
-            tolerance = self._rate(stmt.tolerance, "the tolerance") if stmt.tolerance else 0.0
-            confidence = self._confidence(stmt.confidence)
-            if measure and unit and tolerance is not None:
-                check = S.Monotone(measure, unit, tolerance, confidence)
-                ident = f"{_measure_id(measure, stmt.measure)}:monotone-in-{unit}"
-                if stmt.tolerance is not None:
-                    ident += f"-within-{stmt.tolerance.text}"
-        else:
-            measure = self._measure(stmt.measure, model)
-            budget = self._budget(stmt.budget, pool)
-            tolerance = self._rate(stmt.tolerance, "the tolerance")
-            confidence = self._confidence(stmt.confidence)
-            if measure and tolerance is not None and (stmt.budget is None or budget):
-                check = S.NoRegression(
-                    measure,
-                    tolerance,
-                    DEFAULT_STATISTICAL_CONFIDENCE if confidence is None else confidence,
-                    budget,
-                )
-                ident = f"no-regression:{_measure_id(measure, stmt.measure)}"
-                if stmt.budget is not None:
-                    ident += "@" + _budget_id(stmt.budget)
-                ident += f"-within-{stmt.tolerance.text}"
-        if check is None:
-            return None
-        if params:
-            ident += "[" + ",".join(f"{k}={v}" for k, v in params.items()) + "]"
-        return S.Expectation(ident, format_expect(stmt), check, stmt.span, dict(params))
-
-    def _threshold(
-        self, stmt: ast.ThresholdStmt, model: S.ModelRef | None, pool: int | None
-    ) -> tuple[S.Check | None, str]:
-        node = stmt.measure
-        metric = node.metric.text
-        confidence = self._confidence(stmt.confidence)
-        value = self._rate(stmt.value, f"a threshold on {metric}")
-        if metric in VERIFIER_METRICS:
-            problems = [
-                (node.model, "a verifier's error rate is measured on the spec's model"),
-                (node.strategy or stmt.strategy, f"{metric} takes no 'using' strategy"),
-                (stmt.budget, f"{metric} is measured over all samples and takes no budget"),
-            ]
-            for extra, why in problems:
-                if extra is not None:
-                    self.error(extra.span, "bad-metric-use", why)
-            args = node.args or ()
-            if len(args) != 1 or args[0].name is not None:
-                self.error(
-                    node.span,
-                    "bad-metric-use",
-                    f"{metric} takes one verifier: {metric}(VERIFIER)",
-                )
-                return None, ""
-            verifier = self._verifier(args[0].value)
-            if verifier is None or value is None or any(p[0] is not None for p in problems):
-                return None, ""
-            check = S.VerifierBound(
-                verifier,
-                metric,  # type: ignore[arg-type]
-                stmt.op,
-                value,
-                DEFAULT_STATISTICAL_CONFIDENCE if confidence is None else confidence,
-            )
-            return check, f"{metric}({verifier.name}){stmt.op}{stmt.value.text}"
-        measure = self._measure(node, model, stmt.strategy)
-        budget = self._budget(stmt.budget, pool)
-        if measure is None or value is None or (stmt.budget is not None and budget is None):
-            return None, ""
-        ident = f"{metric}{_model_id(node)}{stmt.op}{stmt.value.text}"
-        if stmt.budget is not None:
-            ident += "@" + _budget_id(stmt.budget)
-        strategy = node.strategy if node.strategy is not None else stmt.strategy
-        if strategy is not None:
-            ident += f"[{measure.strategy.text}]"
-        return S.Threshold(measure, stmt.op, value, budget, confidence), ident
-
-    # -- numbers ----------------------------------------------------------------------------
-
-    def _rate(self, number: ast.Number, what: str) -> float | None:
-        if not 0 <= number.value <= 1:
-            self.error(
-                number.span,
-                "out-of-range",
-                f"{what} must be between 0 and 1, got {number.text}",
-            )
-            return None
-        return float(number.value)
-
-    def _confidence(self, number: ast.Number | None) -> float | None:
-        if number is None:
-            return None
-        if not 0 < number.value < 1:
-            self.error(
-                number.span,
-                "out-of-range",
-                f"a confidence level must be strictly between 0 and 1, got {number.text}",
-                help="e.g. 'with confidence 0.95'",
-            )
-            return None
-        return float(number.value)
-
-    def _unit(self, name: ast.Name) -> S.Unit | None:
-        if name.text in UNITS:
-            return name.text  # type: ignore[return-value]
-        diagnostic = unknown_name(name.span, "budget unit", name.text, UNITS, code="unknown-unit")
-        if diagnostic.help is None and name.text in ("samples", "k", "N", "sample"):
-            diagnostic = Diagnostic(
-                diagnostic.span,
-                diagnostic.code,
-                diagnostic.message,
-                diagnostic.notes,
-                "the number of samples is written 'n'",
-            )
-        self.add(diagnostic)
-        return None
-
-    def _budget(self, node: ast.BudgetNode | None, pool: int | None) -> S.Budget | None:
-        if node is None:
-            return None
-        unit = self._unit(node.unit)
-        if unit is None:
-            return None
-        if not isinstance(node.value, ast.Number):
-            self.error(
-                node.value.span,
-                "bad-budget",
-                f"a budget must be a number, found {format_value(node.value)}",
-            )
-            return None
-        value = node.value.value
-        if node.op in (">", ">="):
-            self.error(
-                node.span,
-                "bad-budget",
-                f"a budget is an upper limit: 'at {unit} {node.op} ...' asks for no limit",
-                help=f"use 'at {unit} <= {node.value.text}'"
-                + (f" or 'at n = {node.value.text}'" if unit == "n" else ""),
-            )
-            return None
-        if unit == "n":
-            if not isinstance(value, int) or value < 1:
-                self.error(
-                    node.value.span,
-                    "bad-budget",
-                    f"a budget in n counts samples and must be a positive integer, "
-                    f"got {node.value.text}",
-                )
-                return None
-            if pool is not None and value > pool:
-                self.error(
-                    node.value.span,
-                    "budget-beyond-pool",
-                    f"budget n {node.op} {node.value.text} exceeds the pool: the spec samples "
-                    f"n = {pool} per problem",
-                    help=f"raise 'sample n' to at least {value} or lower the budget",
-                )
-                return None
-        else:
-            if node.op == "=":
-                self.error(
-                    node.span,
-                    "bad-budget",
-                    f"a {unit} budget cannot be met exactly: use 'at {unit} <= {node.value.text}'",
-                )
-                return None
-            if value <= 0:
-                self.error(
-                    node.value.span,
-                    "bad-budget",
-                    f"a {unit} budget must be positive, got {node.value.text}",
-                )
-                return None
-        return S.Budget(unit, node.op, value, node.span)
-
-    def _range(
-        self, node: ast.RangeNode | None, unit: S.Unit | None, pool: int | None
-    ) -> tuple[float, float] | None:
-        if node is None or unit is None:
-            return None
-        low, high = node.low.value, node.high.value
-        if not 0 < low < high:
-            self.error(
-                node.span,
-                "bad-budget",
-                f"a budget range [low, high] needs 0 < low < high, got [{node.low.text}, "
-                f"{node.high.text}]",
-            )
-            return None
-        if unit == "n":
-            for end in (node.low, node.high):
-                if not isinstance(end.value, int):
-                    self.error(
-                        end.span, "bad-budget", f"n counts samples: {end.text} is not an integer"
-                    )
-                    return None
-            if pool is not None and high > pool:
-                self.error(
-                    node.high.span,
-                    "budget-beyond-pool",
-                    f"the range reaches n = {node.high.text}, beyond the pool of n = {pool}",
-                )
-                return None
-        return (low, high)
 
 
 _KIND_WORDS: dict[str, str] = {
@@ -890,7 +520,6 @@ _KIND_WORDS: dict[str, str] = {
     "extractor": "extractor",
 }
 _CALLABLE_KINDS: tuple[Kind, ...] = ("strategy", "verifier", "extractor", "source", "backend")
-_SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed")
 _STMT_WORDS = {
     ast.UseModel: "model",
     ast.UseDataset: "dataset",
@@ -908,7 +537,7 @@ def _substitute(node: Any, var: str, value: ast.Value) -> Any:
 def _expand(
     stmt: ast.ExpectStmt | ast.ForStmt,
     params: Mapping[str, str],
-    checker: _Checker,
+    checker: SpecChecker,
     bound: frozenset[str],
 ) -> Iterator[tuple[ast.ExpectStmt, dict[str, str]]]:
     """The expectations a statement stands for, with the loop values that made each one."""
@@ -941,26 +570,3 @@ def _metric_span(stmt: ast.ExpectStmt) -> Span:
 def _metric_name(stmt: ast.ExpectStmt) -> str:
     measure = stmt.left if isinstance(stmt, ast.ComparisonStmt) else stmt.measure
     return measure.metric.text
-
-
-def _model_id(node: ast.MeasureNode) -> str:
-    return f"({format_value(node.model, compact=True)})" if node.model is not None else ""
-
-
-def _measure_id(measure: S.Measure, node: ast.MeasureNode) -> str:
-    out = measure.metric + _model_id(node)
-    if node.strategy is not None:
-        out += f"[{measure.strategy.text}]"
-    return out
-
-
-def _same(left: S.Measure, right: S.Measure) -> bool:
-    return (left.metric, left.strategy.text, left.model.name) == (
-        right.metric,
-        right.strategy.text,
-        right.model.name,
-    )
-
-
-def _budget_id(budget: ast.BudgetNode) -> str:
-    return f"{budget.unit.text}{budget.op}{format_value(budget.value, compact=True)}"

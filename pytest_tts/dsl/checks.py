@@ -1,0 +1,431 @@
+"""The checks of a spec's numbers and expectations: sampling, budgets, ranges, measures.
+
+Part of the semantic pass (:mod:`pytest_tts.dsl.checker`): the checker resolves names and
+expands loops; :class:`ExpectationChecker` turns one ``sample`` line or one ``expect``
+statement into the checked objects of :mod:`pytest_tts.spec`, reporting through the
+checker, and names each expectation (its pytest item id).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_tts import spec as S
+from pytest_tts.dsl import ast
+from pytest_tts.dsl.diagnostics import Diagnostic, did_you_mean, unknown_name
+from pytest_tts.dsl.formatter import format_expect, format_value
+
+if TYPE_CHECKING:
+    from pytest_tts.dsl.checker import SpecChecker
+
+METRICS = ("accuracy", "coverage")
+VERIFIER_METRICS = ("false_positive_rate", "false_negative_rate")
+UNITS = ("n", "tokens", "flops")
+DEFAULT_STATISTICAL_CONFIDENCE = 0.95
+# Sampling parameters: name -> (type, description of the valid range, predicate).
+SAMPLING: dict[str, tuple[str, str, Any]] = {
+    "n": ("int", "a positive integer", lambda v: v >= 1),
+    "temperature": ("float", "a number >= 0", lambda v: v >= 0),
+    "top_p": ("float", "a number in (0, 1]", lambda v: 0 < v <= 1),
+    "top_k": ("int", "an integer >= -1 (-1 or 0 turn it off)", lambda v: v >= -1),
+    "min_p": ("float", "a number in [0, 1]", lambda v: 0 <= v <= 1),
+    "max_tokens": ("int", "a positive integer", lambda v: v >= 1),
+    "seed": ("int", "an integer >= 0", lambda v: v >= 0),
+    "presence_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
+    "frequency_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
+    "repetition_penalty": ("float", "a number > 0", lambda v: v > 0),
+    "logprobs": ("int", "an integer >= 0", lambda v: v >= 0),
+    "stop": ("str", "a string or a list of strings", None),
+}
+_SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed")
+
+
+class ExpectationChecker:
+    """Checks of one spec's ``sample`` line and ``expect`` statements."""
+
+    def __init__(self, names: SpecChecker) -> None:
+        self.names = names
+
+    def sampling(self, stmt: ast.SpecStmt | None, block: ast.SpecBlock) -> S.Sampling | None:
+        if not isinstance(stmt, ast.SampleStmt):
+            self.names.error(
+                block.name.span,
+                "missing-sample",
+                f"spec {block.name.value!r} has no 'sample' line",
+                help="add e.g. 'sample n = 16, temperature = 1.0'",
+            )
+            return None
+        values: dict[str, Any] = {}
+        ok = True
+        for arg in stmt.args:
+            name = arg.name or ""
+            if name in values:
+                self.names.error(
+                    arg.span, "duplicate-argument", f"sampling parameter {name!r} given twice"
+                )
+                continue
+            if name not in SAMPLING:
+                self.names.error(
+                    arg.span,
+                    "unknown-sampling-parameter",
+                    f"unknown sampling parameter {name!r}",
+                    notes=(f"known sampling parameters: {', '.join(sorted(SAMPLING))}",),
+                    help=did_you_mean(name, SAMPLING),
+                )
+                ok = False
+                continue
+            type_, wanted, valid = SAMPLING[name]
+            value = arg.value
+            if type_ == "str":
+                items = value.items if isinstance(value, ast.ListValue) else (value,)
+                if not all(isinstance(v, ast.String) for v in items):
+                    self.names.error(value.span, "out-of-range", f"{name} must be {wanted}")
+                    ok = False
+                    continue
+                values[name] = tuple(v.value for v in items)  # type: ignore[union-attr]
+                continue
+            if not isinstance(value, ast.Number) or (
+                type_ == "int" and not isinstance(value.value, int)
+            ):
+                shown = format_value(value)
+                self.names.error(
+                    value.span, "out-of-range", f"{name} must be {wanted}, got {shown}"
+                )
+                ok = False
+                continue
+            if not valid(value.value):
+                self.names.error(
+                    value.span, "out-of-range", f"{name} must be {wanted}, got {value.text}"
+                )
+                ok = False
+                continue
+            values[name] = value.value
+        if "n" not in values:
+            if ok or not any(a.name == "n" for a in stmt.args):
+                self.names.error(
+                    stmt.span,
+                    "missing-sample",
+                    "the 'sample' line needs n (samples per problem)",
+                    help="add e.g. 'n = 16'",
+                )
+            return None
+        return S.Sampling(
+            n=values["n"],
+            temperature=float(values.get("temperature", 1.0)),
+            top_p=float(values.get("top_p", 1.0)),
+            max_tokens=values.get("max_tokens", 256),
+            seed=values.get("seed", 0),
+            extra={k: v for k, v in values.items() if k not in _SAMPLING_FIELDS},
+        )
+
+    # -- expectations ----------------------------------------------------------------------
+
+    def _measure(
+        self,
+        node: ast.MeasureNode,
+        model: S.ModelRef | None,
+        strategy: ast.Value | None = None,
+    ) -> S.Measure | None:
+        metric = node.metric.text
+        ok = True
+        if metric not in METRICS:
+            if metric in VERIFIER_METRICS:
+                self.names.error(
+                    node.metric.span,
+                    "bad-metric-use",
+                    f"{metric} is a property of a verifier: only "
+                    f"'expect {metric}(VERIFIER) <= x' is allowed",
+                )
+            else:
+                self.names.add(
+                    unknown_name(node.metric.span, "metric", metric, METRICS + VERIFIER_METRICS)
+                )
+            return None
+        if node.args is not None:
+            self.names.error(node.metric.span, "bad-metric-use", f"{metric} takes no arguments")
+            ok = False
+        if node.model is not None:
+            model = self.names.named(node.model, "model")
+            ok = ok and model is not None
+        if node.strategy is not None and strategy is not None:
+            self.names.error(
+                strategy.span,
+                "duplicate-strategy",
+                "the strategy is given twice ('using' before and after the threshold)",
+            )
+            ok = False
+        chosen = node.strategy if node.strategy is not None else strategy
+        plugin: S.PluginCall | None = None
+        if metric == "coverage":
+            if chosen is not None and format_value(chosen, compact=True) != "pass_at_k":
+                self.names.error(
+                    chosen.span,
+                    "bad-metric-use",
+                    "coverage is pass@k of the samples and takes no 'using' strategy",
+                    help="use 'accuracy using STRATEGY' to measure a strategy",
+                )
+                ok = False
+            plugin = S.PluginCall("strategy", "pass_at_k", (), {}, "pass_at_k", node.span)
+        elif chosen is None:
+            plugin = S.PluginCall("strategy", "single", (), {}, "single", node.span)
+        else:
+            plugin = self.names.strategy(chosen)
+        if not ok or plugin is None or model is None:
+            return None
+        return S.Measure(metric, plugin, model, node.span)  # type: ignore[arg-type]
+
+    def expectation(
+        self,
+        stmt: ast.ExpectStmt,
+        params: dict[str, str],
+        model: S.ModelRef | None,
+        sampling: S.Sampling | None,
+    ) -> S.Expectation | None:
+        pool = sampling.n if sampling is not None else None
+        check: S.Check | None = None
+        ident = ""
+        if isinstance(stmt, ast.ThresholdStmt):
+            check, ident = self._threshold(stmt, model, pool)
+        elif isinstance(stmt, ast.ComparisonStmt):
+            left = self._measure(stmt.left, model)
+            right = self._measure(stmt.right, model)
+            unit = self._unit(stmt.unit)
+            rng = self._range(stmt.range, unit, pool)
+            confidence = self._confidence(stmt.confidence)
+            if left and right and _same(left, right):
+                self.names.error(stmt.span, "bad-comparison", "both sides measure the same thing")
+            elif left and right and unit and (stmt.range is None or rng):
+                check = S.Comparison(left, stmt.op, right, unit, rng, confidence)
+                ident = f"{_measure_id(left, stmt.left)}{stmt.op}{_measure_id(right, stmt.right)}"
+                ident += f"@matched-{unit}"
+                if stmt.range is not None:
+                    ident += f"-in-{stmt.range.low.text}..{stmt.range.high.text}"
+        elif isinstance(stmt, ast.MonotoneStmt):
+            measure = self._measure(stmt.measure, model)
+            unit = self._unit(stmt.unit)
+            tolerance = self._rate(stmt.tolerance, "the tolerance") if stmt.tolerance else 0.0
+            confidence = self._confidence(stmt.confidence)
+            if measure and unit and tolerance is not None:
+                check = S.Monotone(measure, unit, tolerance, confidence)
+                ident = f"{_measure_id(measure, stmt.measure)}:monotone-in-{unit}"
+                if stmt.tolerance is not None:
+                    ident += f"-within-{stmt.tolerance.text}"
+        else:
+            measure = self._measure(stmt.measure, model)
+            budget = self._budget(stmt.budget, pool)
+            tolerance = self._rate(stmt.tolerance, "the tolerance")
+            confidence = self._confidence(stmt.confidence)
+            if measure and tolerance is not None and (stmt.budget is None or budget):
+                check = S.NoRegression(
+                    measure,
+                    tolerance,
+                    DEFAULT_STATISTICAL_CONFIDENCE if confidence is None else confidence,
+                    budget,
+                )
+                ident = f"no-regression:{_measure_id(measure, stmt.measure)}"
+                if stmt.budget is not None:
+                    ident += "@" + _budget_id(stmt.budget)
+                ident += f"-within-{stmt.tolerance.text}"
+        if check is None:
+            return None
+        if params:
+            ident += "[" + ",".join(f"{k}={v}" for k, v in params.items()) + "]"
+        return S.Expectation(ident, format_expect(stmt), check, stmt.span, dict(params))
+
+    def _threshold(
+        self, stmt: ast.ThresholdStmt, model: S.ModelRef | None, pool: int | None
+    ) -> tuple[S.Check | None, str]:
+        node = stmt.measure
+        metric = node.metric.text
+        confidence = self._confidence(stmt.confidence)
+        value = self._rate(stmt.value, f"a threshold on {metric}")
+        if metric in VERIFIER_METRICS:
+            problems = [
+                (node.model, "a verifier's error rate is measured on the spec's model"),
+                (node.strategy or stmt.strategy, f"{metric} takes no 'using' strategy"),
+                (stmt.budget, f"{metric} is measured over all samples and takes no budget"),
+            ]
+            for extra, why in problems:
+                if extra is not None:
+                    self.names.error(extra.span, "bad-metric-use", why)
+            args = node.args or ()
+            if len(args) != 1 or args[0].name is not None:
+                self.names.error(
+                    node.span,
+                    "bad-metric-use",
+                    f"{metric} takes one verifier: {metric}(VERIFIER)",
+                )
+                return None, ""
+            verifier = self.names.verifier(args[0].value)
+            if verifier is None or value is None or any(p[0] is not None for p in problems):
+                return None, ""
+            check = S.VerifierBound(
+                verifier,
+                metric,  # type: ignore[arg-type]
+                stmt.op,
+                value,
+                DEFAULT_STATISTICAL_CONFIDENCE if confidence is None else confidence,
+            )
+            return check, f"{metric}({verifier.name}){stmt.op}{stmt.value.text}"
+        measure = self._measure(node, model, stmt.strategy)
+        budget = self._budget(stmt.budget, pool)
+        if measure is None or value is None or (stmt.budget is not None and budget is None):
+            return None, ""
+        ident = f"{metric}{_model_id(node)}{stmt.op}{stmt.value.text}"
+        if stmt.budget is not None:
+            ident += "@" + _budget_id(stmt.budget)
+        strategy = node.strategy if node.strategy is not None else stmt.strategy
+        if strategy is not None:
+            ident += f"[{measure.strategy.text}]"
+        return S.Threshold(measure, stmt.op, value, budget, confidence), ident
+
+    # -- numbers ----------------------------------------------------------------------------
+
+    def _rate(self, number: ast.Number, what: str) -> float | None:
+        if not 0 <= number.value <= 1:
+            self.names.error(
+                number.span,
+                "out-of-range",
+                f"{what} must be between 0 and 1, got {number.text}",
+            )
+            return None
+        return float(number.value)
+
+    def _confidence(self, number: ast.Number | None) -> float | None:
+        if number is None:
+            return None
+        if not 0 < number.value < 1:
+            self.names.error(
+                number.span,
+                "out-of-range",
+                f"a confidence level must be strictly between 0 and 1, got {number.text}",
+                help="e.g. 'with confidence 0.95'",
+            )
+            return None
+        return float(number.value)
+
+    def _unit(self, name: ast.Name) -> S.Unit | None:
+        if name.text in UNITS:
+            return name.text  # type: ignore[return-value]
+        diagnostic = unknown_name(name.span, "budget unit", name.text, UNITS, code="unknown-unit")
+        if diagnostic.help is None and name.text in ("samples", "k", "N", "sample"):
+            diagnostic = Diagnostic(
+                diagnostic.span,
+                diagnostic.code,
+                diagnostic.message,
+                diagnostic.notes,
+                "the number of samples is written 'n'",
+            )
+        self.names.add(diagnostic)
+        return None
+
+    def _budget(self, node: ast.BudgetNode | None, pool: int | None) -> S.Budget | None:
+        if node is None:
+            return None
+        unit = self._unit(node.unit)
+        if unit is None:
+            return None
+        if not isinstance(node.value, ast.Number):
+            self.names.error(
+                node.value.span,
+                "bad-budget",
+                f"a budget must be a number, found {format_value(node.value)}",
+            )
+            return None
+        value = node.value.value
+        if node.op in (">", ">="):
+            self.names.error(
+                node.span,
+                "bad-budget",
+                f"a budget is an upper limit: 'at {unit} {node.op} ...' asks for no limit",
+                help=f"use 'at {unit} <= {node.value.text}'"
+                + (f" or 'at n = {node.value.text}'" if unit == "n" else ""),
+            )
+            return None
+        if unit == "n":
+            if not isinstance(value, int) or value < 1:
+                self.names.error(
+                    node.value.span,
+                    "bad-budget",
+                    f"a budget in n counts samples and must be a positive integer, "
+                    f"got {node.value.text}",
+                )
+                return None
+            if pool is not None and value > pool:
+                self.names.error(
+                    node.value.span,
+                    "budget-beyond-pool",
+                    f"budget n {node.op} {node.value.text} exceeds the pool: the spec samples "
+                    f"n = {pool} per problem",
+                    help=f"raise 'sample n' to at least {value} or lower the budget",
+                )
+                return None
+        else:
+            if node.op == "=":
+                self.names.error(
+                    node.span,
+                    "bad-budget",
+                    f"a {unit} budget cannot be met exactly: use 'at {unit} <= {node.value.text}'",
+                )
+                return None
+            if value <= 0:
+                self.names.error(
+                    node.value.span,
+                    "bad-budget",
+                    f"a {unit} budget must be positive, got {node.value.text}",
+                )
+                return None
+        return S.Budget(unit, node.op, value, node.span)
+
+    def _range(
+        self, node: ast.RangeNode | None, unit: S.Unit | None, pool: int | None
+    ) -> tuple[float, float] | None:
+        if node is None or unit is None:
+            return None
+        low, high = node.low.value, node.high.value
+        if not 0 < low < high:
+            self.names.error(
+                node.span,
+                "bad-budget",
+                f"a budget range [low, high] needs 0 < low < high, got [{node.low.text}, "
+                f"{node.high.text}]",
+            )
+            return None
+        if unit == "n":
+            for end in (node.low, node.high):
+                if not isinstance(end.value, int):
+                    self.names.error(
+                        end.span, "bad-budget", f"n counts samples: {end.text} is not an integer"
+                    )
+                    return None
+            if pool is not None and high > pool:
+                self.names.error(
+                    node.high.span,
+                    "budget-beyond-pool",
+                    f"the range reaches n = {node.high.text}, beyond the pool of n = {pool}",
+                )
+                return None
+        return (low, high)
+
+
+def _model_id(node: ast.MeasureNode) -> str:
+    return f"({format_value(node.model, compact=True)})" if node.model is not None else ""
+
+
+def _measure_id(measure: S.Measure, node: ast.MeasureNode) -> str:
+    out = measure.metric + _model_id(node)
+    if node.strategy is not None:
+        out += f"[{measure.strategy.text}]"
+    return out
+
+
+def _same(left: S.Measure, right: S.Measure) -> bool:
+    return (left.metric, left.strategy.text, left.model.name) == (
+        right.metric,
+        right.strategy.text,
+        right.model.name,
+    )
+
+
+def _budget_id(budget: ast.BudgetNode) -> str:
+    return f"{budget.unit.text}{budget.op}{format_value(budget.value, compact=True)}"
