@@ -138,3 +138,17 @@ def test_program_output_is_captured(clean_machine: None) -> None:
     assert outcome.passed
     assert "to stdout" in outcome.output
     assert "to stderr" in outcome.output
+
+
+def test_code_prompt_replaces_a_templated_prompt(clean_machine: None) -> None:
+    chat = Problem(
+        "chat/square",
+        "<|user|>Complete the function.<|assistant|>def square(x):\n",
+        None,
+        {**SQUARES.meta, "code_prompt": "def square(x):\n"},
+    )
+    (with_code_prompt,) = unit_tests().verify([(chat, "    return x * x\n")])
+    assert with_code_prompt.accepted, with_code_prompt.detail
+    templated = Problem(chat.id, chat.prompt, None, dict(SQUARES.meta))
+    (without,) = unit_tests().verify([(templated, "    return x * x\n")])
+    assert (without.accepted, without.detail.split(":")[0]) == (False, "syntax error")

@@ -69,3 +69,14 @@ def test_agrees_with_the_reference_flags_on_real_samples() -> None:
     # Measured: 799 of 800; the one disagreement is a reference written "10{,}000" that
     # math-verify reads as 10000 and the flags call wrong.
     assert agree / total >= 0.99
+
+
+def test_works_outside_the_main_thread() -> None:
+    # math-verify's signal-based timeouts only work in the main thread; elsewhere they are off.
+    from concurrent.futures import ThreadPoolExecutor
+
+    v = math_equivalence()
+    p = Problem("p", "Q", "\\frac{3}{4}")
+    with ThreadPoolExecutor(1) as pool:
+        verdicts = pool.submit(v.verify, [(p, "$\\boxed{0.75}$"), (p, "$\\boxed{0.7}$")]).result()
+    assert [x.accepted for x in verdicts] == [True, False]
