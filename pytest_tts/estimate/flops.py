@@ -189,3 +189,31 @@ def generation_flops(
         prefill += 2.0 * shape.d_model * shape.vocab
     decode = length * shape.token_flops(0.0) + attn * (length * p + length * (length + 1) / 2)
     return prefill * (1 if share_prefill else n_samples) + n_samples * decode
+
+
+def scoring_flops(
+    config: Mapping[str, Any],
+    prompt_tokens: float,
+    completion_tokens: float,
+    n_samples: int,
+    *,
+    share_prefill: bool = True,
+) -> float:
+    """FLOPs of a model-based verifier (reward model, judge) scoring ``n_samples`` completions.
+
+    One causal forward pass over prompt + completion per sample, without unembedding (a
+    reward head is a single vector); with ``share_prefill`` the prompt's pass is counted once
+    and each completion attends to it from the cache. ``config`` is the verifier's own
+    ``config.json``; ``completion_tokens`` the total over the samples.
+    """
+    if n_samples < 1:
+        msg = f"n_samples must be at least 1, got {n_samples}"
+        raise EstimationError(msg)
+    shape = model_shape(config)
+    p = float(prompt_tokens)
+    length = float(completion_tokens) / n_samples
+    dense = shape.token_flops(0.0, logits=False)
+    attn = 4.0 * shape.n_layer * shape.d_attn
+    prompt_pass = p * dense + attn * p * (p + 1) / 2
+    completion_pass = length * dense + attn * (length * p + length * (length + 1) / 2)
+    return prompt_pass * (1 if share_prefill else n_samples) + n_samples * completion_pass

@@ -120,3 +120,15 @@ def test_bad_configs_and_counts_are_reported() -> None:
         model_shape({"num_hidden_layers": 2})
     with pytest.raises(EstimationError, match="n_samples must be at least 1, got 0"):
         generation_flops(TINY, 3, 4, 0)
+
+
+def test_verifier_scoring_is_one_pass_over_each_completion() -> None:
+    from pytest_tts.estimate.flops import scoring_flops
+
+    # Unshared, one sample: exactly a causal forward pass over prompt + completion, no logits.
+    shape = model_shape(TINY)
+    seq = 12 + 30
+    expected = seq * 2 * shape.active_non_embedding_params + 4 * 3 * 128 * seq * (seq + 1) / 2
+    assert scoring_flops(TINY, 12, 30, 1, share_prefill=False) == pytest.approx(expected)
+    shared = scoring_flops(TINY, 12, 120, 4)
+    assert shared < scoring_flops(TINY, 12, 120, 4, share_prefill=False)
