@@ -168,6 +168,47 @@ def tiny_model_pools(min_problems: int = 50, min_samples: int = 4) -> list[tuple
     return out
 
 
+def generate_tiny_pool(samples: int = 16) -> tuple[str, np.ndarray] | None:
+    """A fresh pool of the bundled model: 200 test problems x ``samples``, judged correct or not.
+
+    Runs the real vLLM engine through the project's backend (temperature 1.0, per-prompt
+    seeds); None when the model has not been trained into models/tiny-arith yet.
+    """
+    model = ROOT / "models" / "tiny-arith"
+    data = ROOT / "data" / "arith-test.jsonl"
+    if not (model / "model.safetensors").exists() or not data.exists():
+        return None
+    from pytest_tts.backends.base import GenerationRequest, prompt_seed
+    from pytest_tts.backends.vllm import VLLMBackend
+    from pytest_tts.spec import Sampling
+    from pytest_tts.tasks.arith import format_prompt, is_correct
+
+    rows = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line]
+    sampling = Sampling(n=samples, temperature=1.0, max_tokens=40, seed=0)
+    requests = [
+        GenerationRequest(
+            tag=i,
+            prompt=format_prompt(r["question"]),
+            n=samples,
+            first_index=0,
+            seed=prompt_seed(0, format_prompt(r["question"])),
+            sampling=sampling,
+            problem_id=r["id"],
+        )
+        for i, r in enumerate(rows)
+    ]
+    backend = VLLMBackend(model, {"dtype": "float32", "max_model_len": 64})
+    flags = np.zeros((len(rows), samples), dtype=bool)
+    try:
+        for result in backend.generate(requests):
+            i = result.request.tag
+            assert isinstance(i, int)
+            flags[i] = [is_correct(rows[i]["question"], c.text) for c in result.completions]
+    finally:
+        backend.close()
+    return f"bundled tiny-arith, fresh pool (vLLM, T=1.0, {len(rows)} x {samples})", flags
+
+
 def studentized_maxt(drop: np.ndarray, tolerance: float, resamples: int, seed: int) -> np.ndarray:
     """The re-studentized max-T variant the gate does not use (kept to show why)."""
     from pytest_tts.gates._stats import bootstrap_counts
@@ -433,8 +474,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2000, help="re-runs per false-alarm case")
     parser.add_argument("--power-reps", type=int, default=1000)
-    parser.add_argument("--maxt-reps", type=int, default=1000, help="0 skips the max-T runs")
+    parser.add_argument("--maxt-reps", type=int, default=800, help="0 skips the max-T runs")
     parser.add_argument("--cluster-reps", type=int, default=4000)
+    parser.add_argument(
+        "--tiny-model",
+        action="store_true",
+        help="also generate a 200 x 16 pool with the bundled model (starts a vLLM engine)",
+    )
     parser.add_argument(
         "--write", action="store_true", help="append the tables to bench/RESULTS.md"
     )
@@ -448,6 +494,9 @@ def main() -> int:
         rows = [json.loads(line) for line in POOL.read_text(encoding="utf-8").splitlines() if line]
         scores = np.array([[s[0] for s in r["pred_score"]] for r in rows])
     tiny = tiny_model_pools()
+    if args.tiny_model and not tiny:
+        fresh = generate_tiny_pool()
+        tiny = [fresh] if fresh is not None else []
     pools = ([("real pool (Qwen2.5-Math MATH, 100 x 8)", pool)] if pool is not None else []) + tiny
 
     fa = study_false_alarms(pools, args.reps, args.maxt_reps)
