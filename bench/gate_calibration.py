@@ -14,10 +14,16 @@ correctness flags and reward scores) resampled: "no change" splits each problem'
 samples into two disjoint random halves of 4; a drop flips correct samples of the current
 half to wrong. Problems are resampled with replacement to reach 200 and 1,000.
 
+Pools of the bundled model (models/tiny-arith): complete pools found in
+.tts-cache/samples.sqlite are used as they are; with `--tiny-model` (and none cached) the
+script generates one, 200 test problems x 16 samples through the vLLM backend, and resamples
+it the same way.
+
 The Holm path runs through the same vectorized function the gate uses
 (`regression_pvalues`); the bench checks on a few re-runs that the public
 `check_regression` reaches the same verdicts. Run: `python bench/gate_calibration.py
-[--write]` (`--write` appends the tables to bench/RESULTS.md).
+[--tiny-model] [--write]` (`--write` appends the tables to bench/RESULTS.md). About two
+minutes of CPU without the model pool.
 """
 
 from __future__ import annotations
