@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--digits", default="2,3", help="operand digit counts, comma-separated")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (affects bits)")
     parser.add_argument("--eval-every", type=int, default=0, help="0: only at the end")
-    parser.add_argument("--eval-samples", type=int, default=4)
+    parser.add_argument("--eval-samples", type=int, default=2)
     parser.add_argument("--slip", type=float, default=0.08, help="per-column off-by-one rate")
     parser.add_argument("--forget", type=float, default=0.25, help="dropped-carry rate")
     parser.add_argument("--believe", type=float, default=0.6, help="misconception rate")
@@ -271,9 +271,7 @@ def main() -> None:
             print(f"eval step {step}: greedy {greedy:.3f}  sampled {sampled:.3f}", flush=True)
     train_seconds = time.monotonic() - start
 
-    model.generation_config = GenerationConfig(
-        bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD, max_length=max_length
-    )
+    model.generation_config = GenerationConfig(bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD)
     model.save_pretrained(args.out, safe_serialization=True)
     greedy, sampled = evaluate(model, tokenizer, eval_rows, args.eval_samples, args.seed)
     summary = {
