@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from pytest_tts.spec import (
     Monotone,
     NoRegression,
     PluginCall,
+    Sampling,
     SpecDef,
     Threshold,
     VerifierBound,
@@ -98,6 +99,33 @@ class Pool:
     tokens: int = 0
     flops: float = math.nan
     curves: dict[tuple[str, float], Curve] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """What a step-wise search strategy needs to run its own generation.
+
+    A strategy object with a ``search_curve(context) -> Curve`` method is a search strategy:
+    instead of selecting among the spec's pool of full samples, it generates step by step
+    through ``backend`` (using ``pytest_tts.generate.ensure_samples``/``load_samples`` on
+    ``store``, so every intermediate generation is cached like a sample and honours
+    ``offline``), scores with ``verifiers`` (name -> verifier instance, the oracle included
+    under its own name), judges final answers with ``oracle``, and returns the curve at the
+    budgets ``ks`` with its costs (``flops_fn(prompt_tokens, completion_tokens, k)`` counts
+    FLOPs like every other curve). ``sampling`` is the spec's ``sample`` line.
+    """
+
+    store: SampleStore
+    backend: Backend
+    problems: tuple[Problem, ...]
+    sampling: Sampling
+    oracle: Any
+    verifiers: Mapping[str, Any]
+    flops_fn: Callable[[float, float, int], float] | None
+    offline: bool
+    ks: tuple[int, ...]
+    confidence: float = 0.95
+    label: str = ""
 
 
 @dataclass
@@ -382,9 +410,26 @@ class Runtime:
         if key not in pool.curves:
             strategy = self.strategy(measure.strategy)
             backend = self.backend(pool.model, pool.base_dir)
-            pool.curves[key] = compute_curve(
-                strategy, pool.arrays, ks, flops_fn=self._flops_fn(backend)
-            )
+            if callable(getattr(strategy, "search_curve", None)):
+                assert self.store is not None
+                context = SearchContext(
+                    store=self.store,
+                    backend=backend,
+                    problems=tuple(pool.problems),
+                    sampling=pool.spec.sampling,
+                    oracle=self.verifier(pool.spec.oracle) if pool.spec.oracle else None,
+                    verifiers={n: self.verifier(r) for n, r in pool.verifiers.items()},
+                    flops_fn=self._flops_fn(backend),
+                    offline=self.offline,
+                    ks=tuple(ks),
+                    confidence=0.95,
+                    label=pool.label,
+                )
+                pool.curves[key] = strategy.search_curve(context)
+            else:
+                pool.curves[key] = compute_curve(
+                    strategy, pool.arrays, ks, flops_fn=self._flops_fn(backend)
+                )
         return pool.curves[key]
 
     def _pool_flops(self, pool: Pool) -> float:
