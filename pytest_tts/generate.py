@@ -149,21 +149,27 @@ def _missing(store: SampleStore, pool: _Pool) -> dict[str, list[tuple[int, int]]
 
 
 def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list[Shortfall]:
-    """What every pool lacks, without generating anything."""
+    """What each request lacks (one Shortfall per request that lacks any), generating nothing.
+
+    Requests that share a pool are reported separately, each with its own label and n.
+    """
     shortfalls = []
-    for pools in _merge(store, requests).values():
-        for pool in pools:
-            missing = _missing(store, pool)
-            if missing:
-                shortfalls.append(
-                    Shortfall(
-                        pool.key,
-                        pool.label,
-                        sum(pool.n.values()),
-                        sum(c for runs in missing.values() for _, c in runs),
-                        len(missing),
-                    )
+    for r in requests:
+        provenance = pool_provenance(r)
+        prompts = list({p.prompt: None for p in r.problems})
+        present = store.present(store.pool(provenance), prompts, need_logprobs=r.want_logprobs)
+        runs = {p: missing_runs(present[p], r.sampling.n) for p in prompts}
+        short = {p: sum(c for _, c in rs) for p, rs in runs.items() if rs}
+        if short:
+            shortfalls.append(
+                Shortfall(
+                    _pool_key(provenance),
+                    r.label,
+                    r.sampling.n * len(prompts),
+                    sum(short.values()),
+                    len(short),
                 )
+            )
     return shortfalls
 
 

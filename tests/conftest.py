@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = ROOT / "models" / "tiny-arith"
-ENGINE_ARGS: dict[str, Any] = {"dtype": "float32", "max_model_len": 256}
+ENGINE_ARGS: dict[str, Any] = {"dtype": "float32", "max_model_len": 64}
 
 
 def build_random_llama(folder: Path) -> Path:
@@ -48,7 +48,7 @@ def build_random_llama(folder: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=2,
-        max_position_embeddings=256,
+        max_position_embeddings=64,
         bos_token_id=0,
         eos_token_id=1,
         pad_token_id=3,

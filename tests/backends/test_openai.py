@@ -136,7 +136,7 @@ def vllm_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
                 "--dtype",
                 "float32",
                 "--max-model-len",
-                "256",
+                "64",
                 "--enforce-eager",
                 "--seed",
                 "0",

