@@ -157,7 +157,10 @@ def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list
     for r in requests:
         provenance = pool_provenance(r)
         prompts = list({p.prompt: None for p in r.problems})
-        present = store.present(store.pool(provenance), prompts, need_logprobs=r.want_logprobs)
+        pid = store.find_pool(_pool_key(provenance))  # looking creates no empty pool
+        present: dict[str, set[int]] = {p: set() for p in prompts}
+        if pid is not None:
+            present = store.present(pid, prompts, need_logprobs=r.want_logprobs)
         runs = {p: missing_runs(present[p], r.sampling.n) for p in prompts}
         short = {p: sum(c for _, c in rs) for p, rs in runs.items() if rs}
         if short:

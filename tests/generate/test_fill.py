@@ -191,3 +191,11 @@ def test_prompt_seeds_are_distinct_and_leave_room_for_indices() -> None:
     assert len(seeds) == len(PROBLEMS) + 1
     assert all(0 <= s < 2**30 for s in seeds)
     assert prompt_seed(0, PROBLEMS[0].prompt) == prompt_seed(0, PROBLEMS[0].prompt)
+
+
+def test_looking_for_samples_creates_no_pool(store: SampleStore) -> None:
+    backend = FakeBackend()
+    ensure_samples(store, [pool(backend, 2)])
+    (shortfall,) = missing_samples(store, [pool(backend, 2, temperature=0.3)])
+    assert shortfall.missing == 10
+    assert len(store.pools()) == 1
