@@ -86,11 +86,14 @@ class FillReport:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    engine_seconds: float = 0.0
+    generate_seconds: float = 0.0
     engines: list[str] = field(default_factory=list)
 
     @property
     def tokens_per_s(self) -> float:
-        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+        """Generated tokens per second of generation (engine start not counted)."""
+        return self.completion_tokens / self.generate_seconds if self.generate_seconds else 0.0
 
 
 def pool_provenance(request: PoolRequest) -> dict[str, Any]:
@@ -245,11 +248,20 @@ def ensure_samples(
                 continue
             report.engines.append(backend.label)
             by_key = {p.key: p for p in pools}
+            t0 = time.perf_counter()
+            start = getattr(backend, "start", None)
+            if callable(start):  # load the engine now, so that progress times generation only
+                if progress is not None:
+                    progress.note(f"starting {backend.label} for {todo:,} missing samples")
+                start()
+            t1 = time.perf_counter()
             if progress is not None:
                 progress.start(backend.label, todo)
             _fill(store, backend.generate(batch), by_key, report, progress)
             if progress is not None:
                 progress.finish()
+            report.engine_seconds += t1 - t0
+            report.generate_seconds += time.perf_counter() - t1
     report.seconds = time.perf_counter() - started
     return report
 

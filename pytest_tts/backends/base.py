@@ -97,6 +97,10 @@ class Backend(Protocol):
         ...
 
 
+# Optional: ``start(self) -> None`` loads the engine ahead of ``generate``; the fill path
+# calls it when something is missing, so that progress and throughput time generation only.
+
+
 def resolve_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> Path:
     """``path`` as given when absolute, else relative to ``base_dir`` (the spec's folder)."""
     p = Path(path).expanduser()

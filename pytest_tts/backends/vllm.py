@@ -133,6 +133,10 @@ class VLLMBackend:
             _ENGINES[self._key] = llm
         return llm
 
+    def start(self) -> None:
+        """Start the engine now (``generate`` would start it on first use)."""
+        self.engine()
+
     def sampling_params(self, request: GenerationRequest) -> Any:
         from vllm import SamplingParams
 
