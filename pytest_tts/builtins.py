@@ -21,6 +21,12 @@ def pytest_tts_register(registry: Registry) -> None:
     registry.add_backend("openai", f"{b}.openai:openai", "an OpenAI-compatible server")
     registry.add_backend("replay", f"{b}.replay:replay", "samples generated elsewhere (JSONL)")
     registry.add_backend("vllm", f"{b}.vllm:vllm", "vLLM offline engine (GPU or CPU build)")
+    # dataset sources (pytest_tts.sources)
+    d = "pytest_tts.sources"
+    registry.add_source("csv", f"{d}.files:csv", "a local CSV file, prompt template")
+    registry.add_source("human_eval", f"{d}.human_eval:human_eval", "HumanEval's 164 problems")
+    registry.add_source("jsonl", f"{d}.files:jsonl", "a local JSON Lines file, prompt template")
+    registry.add_source("reasoning_gym", f"{d}.reasoning_gym:reasoning_gym", "seeded generators")
     # strategies (pytest_tts.strategies)
     s = "pytest_tts.strategies"
     registry.add_strategy("best_of_n", f"{s}.order:best_of_n", "highest verifier score of k")

@@ -23,7 +23,9 @@ from pytest_tts.strategies.base import Ks, Strategy, check_ks
 FlopsFn = Callable[[float, float, int], float]
 """``flops_fn(prompt_tokens, completion_tokens, n_samples)``: FLOPs of generating
 ``n_samples`` completions of one prompt with ``completion_tokens`` tokens in total (the
-arguments of the ``pytest_tts_count_flops`` hook, minus the model config)."""
+arguments of the ``pytest_tts_count_flops`` hook, minus the model config). A function with
+a true ``vectorized`` attribute (:func:`pytest_tts.estimate.flops.flops_from_config`) is
+called once with arrays: prompt tokens [P, 1], completion tokens and samples [P, K]."""
 
 FULL_GRID_MAX = 64
 UNITS = {
@@ -142,7 +144,14 @@ def compute_curve(
     low, high = bootstrap_ci(values, confidence, resamples, seed)
     cost = strategy.cost(pool, grid)
     flops = np.full(grid.size, np.nan)
-    if flops_fn is not None:
+    if flops_fn is not None and getattr(flops_fn, "vectorized", False):
+        vector_fn: Callable[..., Any] = flops_fn
+        table = np.asarray(
+            vector_fn(cost.prompt_tokens[:, None], cost.completion_tokens, cost.samples),
+            dtype=np.float64,
+        )
+        flops = table.mean(axis=0)
+    elif flops_fn is not None:
         table = np.array(
             [
                 [

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from pytest_tts.errors import EstimationError
 
 NON_GATED = frozenset({"gpt2", "gpt_neox", "gptj", "opt", "bloom", "falcon", "phi", "gpt_bigcode"})
@@ -174,21 +176,47 @@ def generation_flops(
     each generated token is one forward pass attending to the prompt and every token before
     it. Fractional token counts (expected values) are accepted.
     """
-    if n_samples < 1:
-        msg = f"n_samples must be at least 1, got {n_samples}"
+    return _generation(
+        model_shape(config), prompt_tokens, completion_tokens, n_samples, share_prefill
+    )
+
+
+def _generation(
+    shape: ModelShape, prompt_tokens: Any, completion_tokens: Any, n_samples: Any, share: bool
+) -> Any:
+    """:func:`generation_flops` on floats or numpy arrays (broadcast elementwise)."""
+    n = np.asarray(n_samples, dtype=np.float64)
+    p = np.asarray(prompt_tokens, dtype=np.float64)
+    c = np.asarray(completion_tokens, dtype=np.float64)
+    if np.any(n < 1):
+        msg = f"n_samples must be at least 1, got {np.min(n):g}"
         raise EstimationError(msg)
-    if prompt_tokens < 0 or completion_tokens < 0:
-        msg = f"token counts must be >= 0, got {prompt_tokens} and {completion_tokens}"
+    if np.any(p < 0) or np.any(c < 0):
+        msg = f"token counts must be >= 0, got {np.min(p):g} and {np.min(c):g}"
         raise EstimationError(msg)
-    shape = model_shape(config)
-    p = float(prompt_tokens)
-    length = float(completion_tokens) / n_samples
+    length = c / n
     attn = 4.0 * shape.n_layer * shape.d_attn
     prefill = p * shape.token_flops(0.0, logits=False) + attn * p * (p + 1) / 2
-    if p > 0:
-        prefill += 2.0 * shape.d_model * shape.vocab
+    prefill = prefill + np.where(p > 0, 2.0 * shape.d_model * shape.vocab, 0.0)
     decode = length * shape.token_flops(0.0) + attn * (length * p + length * (length + 1) / 2)
-    return prefill * (1 if share_prefill else n_samples) + n_samples * decode
+    total = prefill * (1 if share else n) + n * decode
+    return float(total) if total.ndim == 0 else total
+
+
+def flops_from_config(config: Mapping[str, Any], *, share_prefill: bool = True) -> Any:
+    """A vectorized ``flops_fn`` for :func:`pytest_tts.estimate.curves.compute_curve`.
+
+    It takes arrays (prompt tokens, completion tokens, samples) and is marked
+    ``vectorized``, so a curve's FLOPs cost one call instead of one per problem and budget.
+    Use it when no ``pytest_tts_count_flops`` implementation overrides the built-in one.
+    """
+    shape = model_shape(config)
+
+    def flops_fn(prompt_tokens: Any, completion_tokens: Any, n_samples: Any) -> Any:
+        return _generation(shape, prompt_tokens, completion_tokens, n_samples, share_prefill)
+
+    flops_fn.vectorized = True  # type: ignore[attr-defined]
+    return flops_fn
 
 
 def scoring_flops(

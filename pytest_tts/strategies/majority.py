@@ -15,11 +15,12 @@ on the circle of radius r = k / (N - k), where the coefficients of (1 + z)^N wei
 form the Binomial(N, k/N) distribution centred on k. Divided by (1 + r)^(n_b), a factor's
 terms are binomial probabilities, so nothing overflows, and a discrete Fourier transform
 of the product over the M points returns the coefficient of z^k, aliased only with
-coefficients M away, whose weight is a binomial tail below 1e-17 for M >= 12 sigma + 16.
+coefficients M away, whose weight is a binomial tail below 1e-15 of the coefficient's for
+M >= 9 sigma + 16 (and none at all once M > N).
 The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k (at
 most k // t classes tie at count t).
 Classes of equal size share their factor, which enters as a power. Winning counts t whose
-total probability is provably below 1e-16 (P(X_1 <= t) for the largest class) are skipped,
+total probability is provably below 1e-16 (bounds in :func:`_window`) are skipped,
 so results agree with exact rational arithmetic to about 1e-13.
 """
 
@@ -123,15 +124,34 @@ def _window(
     k0 = int(window[0])
     top_t = min(second, int(window[-1]))
     t_all = np.arange(1, top_t + 1)
+    # Skip winning counts t that carry no weight for any k of the window: P(max <= t) is at
+    # most P(X_1 <= t) (largest at the smallest k), P(max >= t) at most the sum over classes of
+    # P(X_b >= t) (largest at the largest k).
     cdf = np.cumsum(_hypergeom_pmf(lf, n, first, k0))
-    negligible = cdf[np.minimum(t_all, k0)] < SKIP_MASS
-    ts = t_all[~negligible]
+    k1 = int(window[-1])
+    tails = (
+        np.stack(
+            [
+                np.cumsum(_hypergeom_pmf(lf, n, int(size), k1)[::-1])[::-1][: top_t + 1]
+                for size in group_sizes
+            ]
+        )
+        * counts[:, None]
+    )
+    above = tails.sum(axis=0)
+    keep = (cdf[np.minimum(t_all, k0)] >= SKIP_MASS) & (above[t_all] >= SKIP_MASS)
+    ts = t_all[keep]
     if ts.size == 0:
         return np.zeros(window.size)
+    # Classes that reach even the lowest kept count with negligible probability (together) are
+    # dormant: they are never at the top, so they enter as whole factors, like blanks.
+    dormant_mass = np.cumsum(tails[::-1, ts[0]])[::-1]
+    active_groups = int(np.searchsorted(-dormant_mass, -SKIP_MASS, side="left"))
+    active_groups = max(active_groups, 1)
     q = k0 / n
     lq, l1q = math.log(q), math.log1p(-q)
     sigma = math.sqrt(n * q * (1 - q))
-    m_points = int(min(n + 1, math.ceil(12 * sigma) + 16))
+    m_points = int(min(n + 1, math.ceil(9 * sigma) + 16))
     grid = np.arange(m_points)
     roots = np.exp(2j * np.pi * grid / m_points)
     base = (1 - q) + q * roots
@@ -140,14 +160,15 @@ def _window(
     for g in range(group_sizes.size - 1, -1, -1):
         suffix[g] = suffix[g + 1] * full[g]
     # At most min(classes that reach ts[0], k // ts[0]) classes tie at the top of a k-subset.
-    ties = min(int(counts[group_sizes >= ts[0]].sum()), int(window[-1]) // int(ts[0]))
+    reaching = group_sizes[:active_groups] >= ts[0]
+    ties = min(int(counts[:active_groups][reaching].sum()), k1 // int(ts[0]))
     v, w = _tie_rule(max(1, (ties + 1) // 2))
     top = int(ts[-1])
     powers = roots[(np.arange(top + 1)[:, None] * grid[None, :]) % m_points]
     plain = np.ones((ts.size, v.size, m_points), dtype=complex)
     marked = np.zeros_like(plain)
     total = np.zeros(m_points, dtype=complex)
-    for g, size in enumerate(group_sizes):
+    for g, size in enumerate(group_sizes[:active_groups]):
         keep = int(np.searchsorted(ts, size, side="right"))
         if keep < ts.size:
             total += np.einsum("rqm,q->m", marked[keep:], w) * suffix[g]
@@ -174,7 +195,7 @@ def _window(
         marked += plain * gain
         plain *= whole
     if ts.size:
-        total += np.einsum("rqm,q->m", marked, w) * suffix[group_sizes.size]
+        total += np.einsum("rqm,q->m", marked, w) * suffix[active_groups]
     total *= base**n_none
     out = np.zeros(window.size)
     for i, k in enumerate(window):
@@ -195,7 +216,7 @@ def circle_work(sizes: np.ndarray, n: int, ks: np.ndarray) -> float:
     for window in _window_groups(np.asarray(ks), n):
         k0 = int(window[0])
         rows = min(second, int(window[-1]))
-        points = min(n + 1, 12 * math.sqrt(k0 * (n - k0) / n) + 16)
+        points = min(n + 1, 9 * math.sqrt(k0 * (n - k0) / n) + 16)
         ties = min(ordered.size, int(window[-1]))
         work += 8.0 * rows * (ties + 1) / 2 * points * groups
     return work

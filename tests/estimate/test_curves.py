@@ -177,3 +177,14 @@ def test_power_law_recovers_its_parameters_and_labels_extrapolation() -> None:
 def test_encode_answers_with_a_normalizer() -> None:
     codes = encode_answers([[" 42", "42.0", None, "x", ""]], lambda s: s.strip().removesuffix(".0"))
     assert codes.tolist() == [[0, 0, -1, 1, -1]]
+
+
+def test_vectorized_flops_function_gives_the_same_curve() -> None:
+    from pytest_tts.estimate.flops import flops_from_config
+
+    pool = synthetic_pool()
+    scalar = compute_curve(
+        first_finish(), pool, flops_fn=lambda p, c, n: generation_flops(TINY, p, c, n)
+    )
+    fast = compute_curve(first_finish(), pool, flops_fn=flops_from_config(TINY))
+    np.testing.assert_allclose(fast.cost_flops, scalar.cost_flops, rtol=1e-12)
