@@ -39,11 +39,14 @@ def pytest_tts_register(registry: Registry) -> None:
     registry.add_strategy("single", f"{s}.coverage:single", "one sample")
     registry.add_strategy("weighted_vote", f"{s}.vote:weighted_vote", "score-weighted vote")
     registry.add_strategy("worst_of_n", f"{s}.order:worst_of_n", "lowest verifier score of k")
+    # step-wise search strategies (pytest_tts.search)
+    registry.add_strategy("beam_search", "pytest_tts.search.beam:beam_search", "beam search, PRM")
     # verifiers (pytest_tts.verifiers)
     v = "pytest_tts.verifiers"
     registry.add_verifier("exact_match", f"{v}.exact:exact_match", "answer equals reference")
     registry.add_verifier("last_digit", f"{v}.exact:last_digit", "last digit matches (imperfect)")
     registry.add_verifier("math_equivalence", f"{v}.math_equiv:math_equivalence", "math-verify")
+    registry.add_verifier("step_check", f"{v}.steps:step_check", "arithmetic steps (process)")
     registry.add_verifier("unit_tests", f"{v}.code:unit_tests", "HumanEval tests, sandboxed")
     registry.add_verifier("weak_tests", f"{v}.code:weak_tests", "a subset of the tests (imperfect)")
     for name in ("boxed", "full", "gsm8k", "last_number", "regex"):

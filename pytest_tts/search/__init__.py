@@ -1,0 +1,13 @@
+"""Step-wise search strategies: generation guided by a process verifier, step by step.
+
+Unlike selection strategies (``pytest_tts.strategies``), which choose among a pool of full
+samples, a search strategy generates its own text one step at a time through the spec's
+backend. Each round asks the engine, in one batched call, for continuations of every open
+prefix of every problem, stopping at the step delimiter; every continuation is stored in
+the sample store like a sample (so a re-run generates nothing) and honours
+``--tts-offline``. The session runs a strategy that has ``search_curve(context)`` this way
+(see :class:`pytest_tts.session.SearchContext`).
+
+``beam.py`` holds beam search; ``common.py`` the step sampler, cost accounting and curve
+building that every search shares.
+"""

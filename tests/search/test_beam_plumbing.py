@@ -1,0 +1,181 @@
+"""Beam search plumbing with a scripted backend (the real engine is in test_beam_engine.py).
+
+The backend writes the next step of the reference solution, right or wrong by the sample's
+index, so every outcome below is known in advance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
+from pytest_tts.errors import EstimationError, MissingSamplesError
+from pytest_tts.search.beam import beam_search
+from pytest_tts.search.common import aggregate, widths_up_to
+from pytest_tts.session import SearchContext
+from pytest_tts.spec import PluginCall, Sampling, VerifierRef
+from pytest_tts.store import SampleStore
+from pytest_tts.tasks.arith import format_prompt, parse_question, reference_steps
+from pytest_tts.types import Problem
+from pytest_tts.verifiers.exact import exact_match
+from pytest_tts.verifiers.steps import step_check
+
+_PREFIX = re.compile(r"^Q:(\d+\+\d+)\nA:(.*)$", re.DOTALL)
+
+
+class StepBackend:
+    """Continues a prefix with its next reference step; ``right(index)`` says if it is right."""
+
+    label = "scripted"
+
+    def __init__(self, right: Callable[[int], bool]) -> None:
+        self.right = right
+        self.calls: list[list[GenerationRequest]] = []
+
+    def provenance(self) -> dict[str, Any]:
+        return {"engine": "scripted"}
+
+    def model_config(self) -> dict[str, Any]:
+        return {}
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
+        self.calls.append(list(requests))
+        assert all(r.sampling.extra["stop"] == ["|"] for r in requests)
+        for r in requests:
+            match = _PREFIX.match(r.prompt)
+            assert match is not None, r.prompt
+            question, done = match.group(1), match.group(2)
+            segments = [*reference_steps(question), f"={sum(parse_question(question))}"]
+            position = done.count("|")
+            out = []
+            for j in range(r.n):
+                segment = segments[position]
+                if not self.right(r.first_index + j):
+                    segment = segment[:-1] + str((int(segment[-1]) + 1) % 10)
+                text = segment + ("|" if position < len(segments) - 1 else "")
+                out.append(Completion(text, len(r.prompt) + 1, len(text)))
+            yield GenerationResult(r, tuple(out))
+
+    def close(self) -> None:
+        pass
+
+
+QUESTIONS = ["347+285", "12+9", "905+95"]
+PROBLEMS = tuple(Problem(q, format_prompt(q), str(sum(parse_question(q)))) for q in QUESTIONS)
+
+
+def context(store: SampleStore, backend: Any, *, offline: bool = False) -> SearchContext:
+    return SearchContext(
+        store=store,
+        backend=backend,
+        problems=PROBLEMS,
+        sampling=Sampling(n=4, temperature=1.0, max_tokens=40, seed=3),
+        oracle=exact_match(extract="last_number"),
+        verifiers={"steps": step_check()},
+        flops_fn=lambda prompt, completion, k: 10.0 * prompt + completion,
+        offline=offline,
+        ks=(1, 2, 3, 4),
+        label="arith × sums",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SampleStore]:
+    with SampleStore.in_dir(tmp_path) as s:
+        yield s
+
+
+def test_one_expansion_keeps_the_only_draw_and_two_find_the_right_step(
+    store: SampleStore,
+) -> None:
+    backend = StepBackend(right=lambda i: i % 2 == 1)  # even draws are wrong
+    ref = VerifierRef("steps", PluginCall("verifier", "step_check", text="step_check()"))
+    greedy = beam_search(prm=ref, width=1, expansions=1).search_curve(context(store, backend))
+    assert greedy.per_problem.tolist() == [[0.0]] * 3
+    searched = beam_search(prm=ref, width=2, expansions=2).search_curve(context(store, backend))
+    assert searched.ks.tolist() == [1, 2]
+    assert searched.per_problem.tolist() == [[1.0, 1.0]] * 3
+    assert searched.cost_samples.tolist() == [2.0, 4.0]
+
+
+def test_one_engine_call_per_round_and_a_rerun_generates_nothing(store: SampleStore) -> None:
+    backend = StepBackend(right=lambda i: i % 3 != 0)
+    strategy = beam_search(prm="steps", width=4, expansions=2)
+    first = strategy.search_curve(context(store, backend))
+    # 3-digit problems take 4 rounds (3 columns + the answer): one batched call each
+    assert len(backend.calls) == 4
+    assert strategy.stats.generated > 0
+    again = beam_search(prm="steps", width=4, expansions=2)
+    second = again.search_curve(context(store, backend))
+    assert len(backend.calls) == 4
+    assert again.stats.generated == 0
+    assert again.stats.reused == strategy.stats.generated + strategy.stats.reused
+    np.testing.assert_array_equal(first.per_problem, second.per_problem)
+    np.testing.assert_array_equal(first.cost_tokens, second.cost_tokens)
+    offline = beam_search(prm="steps", width=4, expansions=2)
+    third = offline.search_curve(context(store, backend, offline=True))
+    np.testing.assert_array_equal(first.per_problem, third.per_problem)
+
+
+def test_costs_are_real_token_counts_with_the_prefix_once_per_request(
+    store: SampleStore,
+) -> None:
+    backend = StepBackend(right=lambda i: True)
+    curve = beam_search(prm="steps", width=1, expansions=3).search_curve(context(store, backend))
+    expected_tokens = []
+    expected_flops = []
+    for problem in PROBLEMS:
+        solution = [*reference_steps(problem.id), f"={problem.answer}"]
+        tokens = flops = 0.0
+        done = ""
+        for i, segment in enumerate(solution):
+            text = segment + ("|" if i < len(solution) - 1 else "")
+            prompt = len(problem.prompt + done) + 1
+            tokens += prompt + 3 * len(text)
+            flops += 10.0 * prompt + 3 * len(text)
+            done += text
+        expected_tokens.append(tokens)
+        expected_flops.append(flops)
+    assert curve.per_problem.tolist() == [[1.0]] * 3
+    assert curve.cost_tokens.tolist() == pytest.approx([np.mean(expected_tokens)])
+    assert curve.cost_flops.tolist() == pytest.approx([np.mean(expected_flops)])
+
+
+def test_wider_beams_reuse_the_narrower_beams_draws(store: SampleStore) -> None:
+    backend = StepBackend(right=lambda i: True)
+    beam_search(prm="steps", width=4, expansions=2).search_curve(context(store, backend))
+    first_round = backend.calls[0]
+    # widths 1, 2, 4 share the prompt: one request per problem, for the widest need (4 x 2)
+    assert sorted((r.prompt, r.n) for r in first_round) == sorted((p.prompt, 8) for p in PROBLEMS)
+
+
+def test_offline_with_an_empty_store_fails_clearly(store: SampleStore) -> None:
+    with pytest.raises(MissingSamplesError, match="--tts-offline"):
+        beam_search(prm="steps", width=1, expansions=1).search_curve(
+            context(store, StepBackend(lambda i: True), offline=True)
+        )
+
+
+def test_arguments_and_names_are_checked(store: SampleStore) -> None:
+    with pytest.raises(EstimationError, match="width must be a positive integer, got 0"):
+        beam_search(prm="steps", width=0)
+    with pytest.raises(EstimationError, match="aggregate must be one of"):
+        beam_search(prm="steps", aggregate="max")
+    with pytest.raises(EstimationError, match="'units' is not among the spec's verifiers"):
+        beam_search(prm="units").search_curve(context(store, StepBackend(lambda i: True)))
+
+
+def test_widths_and_aggregates() -> None:
+    assert widths_up_to(1) == [1]
+    assert widths_up_to(4) == [1, 2, 4]
+    assert widths_up_to(6) == [1, 2, 4, 6]
+    assert aggregate((1.0, 0.5, 0.8), "min") == 0.5
+    assert aggregate((1.0, 0.5, 0.8), "product") == pytest.approx(0.4)
+    assert aggregate((1.0, 0.5, 0.8), "last") == 0.8
+    assert aggregate((), "min") == 0.0
