@@ -357,23 +357,21 @@ class Runtime:
         samples: list[Sample],
         problems: Mapping[str, Problem],
     ) -> list[Verdict]:
+        """Verdicts of one verifier on the pool, from the store where cached.
+
+        The cache key folds in the verifier's identity and a fingerprint of each problem's
+        reference (answer, tests), so an edited dataset re-verifies.
+        """
+        from pytest_tts.verifiers.cache import verify_cached
+
         assert self.store is not None
         verifier = self.verifier(ref)
-        identity = str(verifier.identity())
-        keys = [(problems[s.problem_id].prompt, s.index) for s in samples]
-        cached = self.store.get_verdicts(pool_id, identity, keys)
-        todo = [i for i, key in enumerate(keys) if key not in cached]
-        if todo:
-            fresh = verifier.verify(
-                [(problems[samples[i].problem_id], samples[i].text) for i in todo]
-            )
-            if len(fresh) != len(todo):
-                msg = f"verifier {ref.name} returned {len(fresh)} verdicts for {len(todo)} samples"
-                raise VerifierError(msg)
-            new = {keys[i]: v for i, v in zip(todo, fresh, strict=True)}
-            self.store.put_verdicts(pool_id, identity, new)
-            cached.update(new)
-        return [cached[key] for key in keys]
+        items = [(problems[s.problem_id], s) for s in samples]
+        verdicts = verify_cached(verifier, self.store, pool_id, items)
+        if len(verdicts) != len(items):
+            msg = f"verifier {ref.name} returned {len(verdicts)} verdicts for {len(items)} samples"
+            raise VerifierError(msg)
+        return verdicts
 
     # -- plugin instances ----------------------------------------------------------------
 
