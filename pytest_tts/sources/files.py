@@ -1,0 +1,203 @@
+"""Local datasets: JSON Lines and CSV files with a prompt template and field mapping.
+
+In a spec::
+
+    dataset sums = jsonl("data/arith-test.jsonl", prompt = "Q:{question}\\nA:", answer = "answer")
+    dataset qa   = csv("qa.csv", prompt = "{q}", answer = "a", id = "key", limit = 50, shuffle = 0)
+
+``prompt`` is a ``str.format`` template over the row's fields; ``answer`` names the reference
+field (``answer = ""`` for none); ``id`` names the id field (when the rows have no such field,
+ids are ``"<file stem>-<row number>"``); ``meta`` lists fields to keep in ``Problem.meta``
+(default: every field that is not the id). Relative paths resolve against the spec's folder.
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_tts.errors import DatasetError
+from pytest_tts.sources.base import PathLike, Source, field, render, resolve, template_fields
+from pytest_tts.types import Problem
+
+
+class FileSource(Source):
+    """Rows from a local file, mapped to problems by templates and field names."""
+
+    name = "file"
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        prompt: str = "{question}",
+        answer: str = "answer",
+        id: str = "id",
+        meta: Sequence[str] | None = None,
+        limit: int | None = None,
+        shuffle: int | None = None,
+        chat: bool = False,
+        tokenizer: PathLike | None = None,
+        base_dir: PathLike | None = None,
+    ) -> None:
+        super().__init__(
+            limit=limit, shuffle=shuffle, chat=chat, tokenizer=tokenizer, base_dir=base_dir
+        )
+        self.path = resolve(path, base_dir)
+        if not isinstance(prompt, str):
+            msg = f"{self.name}: prompt must be a format string, got {prompt!r}"
+            raise DatasetError(msg)
+        template_fields(prompt, f"{self.name}({str(path)!r})")  # reject a bad template early
+        self.prompt = prompt
+        self.answer = answer
+        self.id = id
+        self.meta = None if meta is None else list(meta)
+
+    def read(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def rows(self) -> list[Problem]:
+        if not self.path.is_file():
+            msg = f"{self.name}: expected a file at {self.path}, found {_what_is(self.path)}"
+            raise DatasetError(msg)
+        problems = []
+        seen: dict[str, int] = {}
+        for number, row in enumerate(self.read(), start=1):
+            where = f"{self.path} (row {number})"
+            ident = str(row[self.id]) if self.id in row else f"{self.path.stem}-{number}"
+            if ident in seen:
+                msg = f"{where}: id {ident!r} is not unique (row {seen[ident]} has it too)"
+                raise DatasetError(msg)
+            seen[ident] = number
+            reference = None if not self.answer else field(row, self.answer, "answer", where)
+            keep = self.meta if self.meta is not None else [k for k in row if k != self.id]
+            meta = {k: field(row, k, "meta", where) for k in keep}
+            problems.append(
+                Problem(
+                    id=ident,
+                    prompt=render(self.prompt, row, where),
+                    answer=None if reference is None else str(reference),
+                    meta=meta,
+                )
+            )
+        return problems
+
+
+class JsonlSource(FileSource):
+    name = "jsonl"
+
+    def read(self) -> list[dict[str, Any]]:
+        rows = []
+        with self.path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    msg = f"{self.path}:{number}: expected a JSON object per line: {exc}"
+                    raise DatasetError(msg) from exc
+                if not isinstance(row, Mapping):
+                    msg = (
+                        f"{self.path}:{number}: expected a JSON object, found {type(row).__name__}"
+                    )
+                    raise DatasetError(msg)
+                rows.append(dict(row))
+        return rows
+
+
+class CsvSource(FileSource):
+    name = "csv"
+
+    def __init__(self, path: PathLike, *, delimiter: str = ",", **options: Any) -> None:
+        super().__init__(path, **options)
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            msg = f"csv: delimiter must be one character, got {delimiter!r}"
+            raise DatasetError(msg)
+        self.delimiter = delimiter
+
+    def read(self) -> list[dict[str, Any]]:
+        with self.path.open(encoding="utf-8", newline="") as f:
+            reader = csv_module.DictReader(f, delimiter=self.delimiter)
+            if not reader.fieldnames:
+                msg = f"{self.path}: expected a header row naming the columns, found an empty file"
+                raise DatasetError(msg)
+            rows = []
+            for number, row in enumerate(reader, start=2):
+                if None in row or None in row.values():
+                    msg = (
+                        f"{self.path}:{number}: expected {len(reader.fieldnames)} columns "
+                        f"({', '.join(reader.fieldnames)}), found a row of a different width"
+                    )
+                    raise DatasetError(msg)
+                rows.append(dict(row))
+            return rows
+
+
+def jsonl(
+    path: PathLike,
+    *,
+    prompt: str = "{question}",
+    answer: str = "answer",
+    id: str = "id",
+    meta: Sequence[str] | None = None,
+    limit: int | None = None,
+    shuffle: int | None = None,
+    chat: bool = False,
+    tokenizer: PathLike | None = None,
+    base_dir: PathLike | None = None,
+) -> JsonlSource:
+    """A JSON Lines file, one object per line (the module docstring describes the options)."""
+    return JsonlSource(
+        path,
+        prompt=prompt,
+        answer=answer,
+        id=id,
+        meta=meta,
+        limit=limit,
+        shuffle=shuffle,
+        chat=chat,
+        tokenizer=tokenizer,
+        base_dir=base_dir,
+    )
+
+
+def csv(
+    path: PathLike,
+    *,
+    prompt: str = "{question}",
+    answer: str = "answer",
+    id: str = "id",
+    meta: Sequence[str] | None = None,
+    delimiter: str = ",",
+    limit: int | None = None,
+    shuffle: int | None = None,
+    chat: bool = False,
+    tokenizer: PathLike | None = None,
+    base_dir: PathLike | None = None,
+) -> CsvSource:
+    """A CSV file with a header row; values are strings (``delimiter = ";"`` for others)."""
+    return CsvSource(
+        path,
+        prompt=prompt,
+        answer=answer,
+        id=id,
+        meta=meta,
+        delimiter=delimiter,
+        limit=limit,
+        shuffle=shuffle,
+        chat=chat,
+        tokenizer=tokenizer,
+        base_dir=base_dir,
+    )
+
+
+def _what_is(path: Path) -> str:
+    if path.is_dir():
+        return "a directory"
+    if path.parent.is_dir():
+        return "nothing (the folder exists)"
+    return "nothing (not even the folder)"
