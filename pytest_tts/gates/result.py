@@ -18,7 +18,7 @@ def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "nan"
-        text = f"{value:.{digits}g}"
+        text = f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
         if "e" in text:
             mantissa, _, exponent = text.partition("e")
             text = f"{mantissa}e{int(exponent)}"

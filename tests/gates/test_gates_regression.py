@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -215,3 +217,15 @@ def test_false_alarm_rate_under_no_change_stays_at_alpha() -> None:
     shifted = cur - 0.08  # a true drop of 8 points is found nearly always
     _, _, p_drop = regression_pvalues(base - shifted, 0.0)
     assert (p_drop <= 0.05).any(axis=-1).mean() > 0.95
+
+
+GOLDEN = Path(__file__).parent / "golden" / "regression_failure.txt"
+
+
+def test_failure_report_golden() -> None:
+    base = np.array([[1.0, 1.0], [1.0, 0.5], [0.5, 1.0], [1.0, 1.0]] * 10)
+    cur = base - np.array([[0.5, 0.0], [0.5, 0.0], [0.0, 0.0], [0.5, 0.0]] * 10)
+    result = check_regression(
+        cur, base, ks=[1, 4], cost=[12.0, 48.0], unit="tokens", tolerance=0.02
+    )
+    assert result.render() + "\n" == GOLDEN.read_text(encoding="utf-8")
