@@ -178,7 +178,8 @@ def main() -> None:
     if args.write:
         with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:
             fh.write(
-                "\n## Step-wise search: beam search vs best-of-N with step_check (bench/search.py)\n\n"
+                "\n## Step-wise search: beam search vs best-of-N with step_check "
+                "(bench/search.py)\n\n"
                 "Machine: 2-core x86_64 CPU, 24 GiB; 2026-11-22; vLLM 0.32.0 (CPU build), "
                 "models/tiny-arith, float32.\n\n" + text + "\n"
             )

@@ -62,7 +62,8 @@ def test_beam_search_on_the_bundled_model_is_accurate_and_cached(
         # one sample of this model is right about 57% of the time; a step verifier that
         # keeps the right step of two draws per step lifts that well above
         assert curve.mean[-1] >= 0.8, curve.mean
-        assert np.all(np.isfinite(curve.cost_flops)) and np.all(curve.cost_flops > 0)
+        assert np.all(np.isfinite(curve.cost_flops))
+        assert np.all(curve.cost_flops > 0)
         # at least two drawn steps of ~6 tokens per column, and a prefix read every round
         assert curve.cost_tokens[0] > 2 * 20
         assert curve.cost_tokens[1] > curve.cost_tokens[0]
