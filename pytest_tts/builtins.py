@@ -41,6 +41,9 @@ def pytest_tts_register(registry: Registry) -> None:
     registry.add_strategy("worst_of_n", f"{s}.order:worst_of_n", "lowest verifier score of k")
     # step-wise search strategies (pytest_tts.search)
     registry.add_strategy("beam_search", "pytest_tts.search.beam:beam_search", "beam search, PRM")
+    registry.add_strategy(
+        "particle_filter", "pytest_tts.search.particles:particle_filter", "PRM-weighted particles"
+    )
     # verifiers (pytest_tts.verifiers)
     v = "pytest_tts.verifiers"
     registry.add_verifier("exact_match", f"{v}.exact:exact_match", "answer equals reference")

@@ -179,3 +179,24 @@ def test_widths_and_aggregates() -> None:
     assert aggregate((1.0, 0.5, 0.8), "product") == pytest.approx(0.4)
     assert aggregate((1.0, 0.5, 0.8), "last") == 0.8
     assert aggregate((), "min") == 0.0
+
+
+def test_particle_filter_survives_on_right_steps_and_is_cached(store: SampleStore) -> None:
+    from pytest_tts.search.particles import particle_filter
+
+    backend = StepBackend(right=lambda i: i % 2 == 1)  # each prefix's first draw is wrong
+    strategy = particle_filter(prm="steps", particles=8)
+    curve = strategy.search_curve(context(store, backend))
+    assert curve.ks.tolist() == [1, 2, 4, 8]
+    assert curve.cost_samples.tolist() == [1.0, 2.0, 4.0, 8.0]
+    # one particle only ever sees a prefix's first (wrong) draw
+    assert curve.per_problem[:, 0].tolist() == [0.0] * 3
+    # eight particles: about half of each round's draws are right, and they outweigh the
+    # wrong ones 55 to 1 (exp(1 / 0.25)); losing all of them has odds below 1e-10
+    assert curve.per_problem[:, -1].tolist() == [1.0] * 3
+    calls = len(backend.calls)
+    again = particle_filter(prm="steps", particles=8)
+    rerun = again.search_curve(context(store, backend))
+    assert len(backend.calls) == calls
+    assert again.stats.generated == 0
+    np.testing.assert_array_equal(rerun.per_problem, curve.per_problem)
