@@ -120,9 +120,10 @@ def mc_majority(
 
 
 def timed(fn, *args):  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+    # CPU seconds of this process: other jobs share the two cores, and wall time swung by 2x.
+    start = time.process_time()
     value = fn(*args)
-    return value, time.perf_counter() - start
+    return value, time.process_time() - start
 
 
 def qwen_table() -> str:
@@ -140,8 +141,9 @@ def qwen_table() -> str:
               8: (0.960, 0.930, 0.940)}  # fmt: skip
     rows = []
     for k in (1, 2, 4, 8):
-        rows.append([k, f"{pa[k - 1]:.4f}", readme[k][0], f"{mv[k - 1]:.4f}", readme[k][1],
-                     f"{bo[k - 1]:.4f}", readme[k][2]])  # fmt: skip
+        first_k = [f"{x:.3f}" for x in readme[k]]
+        rows.append([k, f"{pa[k - 1]:.4f}", first_k[0], f"{mv[k - 1]:.4f}", first_k[1],
+                     f"{bo[k - 1]:.4f}", first_k[2]])  # fmt: skip
     table = tabulate(
         rows,
         headers=[
@@ -190,6 +192,7 @@ def main() -> None:
     eps_levels = [0.01, 0.003, 0.001]
     table = []
     checks = []
+    ratios: dict[str, list[float]] = {}
     for name, fn in [("pass@k", mc_pass), ("best-of-N (reward)", mc_best), ("maj@k", mc_majority)]:
         curve, exact_s, curve_s, ks = exact[name]
         est, mc_s = timed(fn, pool, rows_mc, ks, args.mc_draws, args.seed)
@@ -202,8 +205,17 @@ def main() -> None:
             draws = math.ceil(0.25 / eps**2)
             mc_total = per_draw_problem * draws * args.problems
             row += [f"{mc_total:,.0f}", f"{mc_total / exact_s:,.0f}x"]
+            ratios.setdefault(name, []).append(mc_total / exact_s)
         table.append(row)
         print(row, flush=True)
+    meets = [eps for eps, r in zip(eps_levels, ratios["maj@k"], strict=True) if r >= 50]
+    target = (
+        f"the 50x target holds for eps <= {max(meets)} per problem, not at looser precision"
+        if meets and max(meets) < eps_levels[0]
+        else "the 50x target holds at every precision shown"
+        if meets
+        else "the 50x target is missed at every precision shown"
+    )
     headers = ["strategy", "budgets k", "exact values (s)", "whole curve (s)"]
     for eps in eps_levels:
         headers += [f"MC eps={eps} (s)", "ratio"]
@@ -211,8 +223,8 @@ def main() -> None:
     check_text = ", ".join(f"{n_}: {v:.2f}" for n_, v in checks)
     body = f"""{HEADING}
 
-Machine: 2-core x86_64 CPU, 24 GiB (shared with other jobs; load average above 10 during the
-run, so absolute seconds are inflated, ratios less so); date 2026-11-22; Python
+Machine: 2-core x86_64 CPU, 24 GiB, shared with other jobs (load average 6-13 while this ran,
+so absolute seconds are inflated, and ratios carry that noise too); date 2026-11-22; Python
 {platform.python_version()}, numpy {np.__version__}. Synthetic pools: {args.problems} problems
 x {n} samples (seed {args.seed}): right-answer rate ~ Beta(1.2, 1.2), 1 + Poisson(6) wrong
 answers with Dirichlet(0.7) shares, 3% blanks, reward = correct + N(0, 1).
@@ -232,8 +244,15 @@ timed problems and budgets, in units of the MC standard-error bound 0.5/sqrt(R):
 {text}
 
 Reading: subsampling cost grows as 1/eps^2 while the exact values carry float error only
-(about 1e-13), so the ratio depends on the precision asked of the subsampler; the exact side
-wins at every level shown where the ratio exceeds 1x.
+(about 1e-13 for maj@k, less for the others), so each ratio depends on the precision asked of
+the subsampler, here per problem because the gates pair per-problem values. pass@k (a running
+product) and best-of-N (one matrix product over order statistics) beat even the loosest
+subsampler by {min(ratios["pass@k"][0], ratios["best-of-N (reward)"][0]):,.0f}x or more.
+maj@k is {ratios["maj@k"][0]:,.0f}x / {ratios["maj@k"][1]:,.0f}x / {ratios["maj@k"][2]:,.0f}x
+faster at eps = 0.01 / 0.003 / 0.001 ({target}). Its exact evaluation costs
+{1000 * exact["maj@k"][1] / args.problems:.0f} ms per problem at N = {n} over {grid.size}
+budgets, most of it at k = 64..512. Seconds are CPU time of the benchmark process (wall time
+moved by up to 2x between runs on this shared machine).
 
 {qwen_table()}"""
     print(body)
