@@ -8,9 +8,11 @@ On the bundled model and the first ``--problems`` problems of data/arith-test.js
   model's config (prefill once per prompt, every decoded token);
 - beam search: ``beam_search(prm = steps, width = W, expansions = E)`` at widths 1, 2, 4, ...
   W, each width an independent search, cost = real tokens of every round (the prefix counted
-  in full each round) through the same FLOPs function.
+  in full each round) through the same FLOPs function;
+- particle filtering: ``particle_filter(prm = steps, particles = N)`` at 1, 2, 4, ... N
+  particles, costed the same way.
 
-For each beam point the table gives best-of-N's accuracy at the same mean FLOPs per problem
+For each search point the tables gives best-of-N's accuracy at the same mean FLOPs per problem
 (piecewise linear in log FLOPs; "extrapolated" when outside best-of-N's range) and, for
 reference, a single sample's accuracy. The comparison is on one draw of problems: the
 bootstrap intervals are printed beside the means.
@@ -31,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from pytest_tts.estimate.curves import compute_curve, value_at  # noqa: E402
@@ -38,6 +41,7 @@ from pytest_tts.estimate.flops import generation_flops  # noqa: E402
 from pytest_tts.estimate.pool import pool_from_samples  # noqa: E402
 from pytest_tts.generate import PoolRequest, ensure_samples, load_samples  # noqa: E402
 from pytest_tts.search.beam import beam_search  # noqa: E402
+from pytest_tts.search.particles import particle_filter  # noqa: E402
 from pytest_tts.session import SearchContext  # noqa: E402
 from pytest_tts.spec import Sampling  # noqa: E402
 from pytest_tts.store import SampleStore  # noqa: E402
@@ -107,21 +111,46 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
             t0 = time.perf_counter()
             beam = strategy.search_curve(context)
             beam_s = time.perf_counter() - t0
+            filter_ = particle_filter("steps", particles=args.particles)
+            particles = filter_.search_curve(context)
     finally:
         backend.close()
-    rows = []
-    for i, width in enumerate(beam.ks):
-        cost = float(beam.cost_flops[i])
-        matched, extrapolated = value_at(bon, "flops", cost)
-        rows.append(
-            [
-                int(width),
-                f"{cost:.3g}",
-                f"{beam.mean[i]:.3f} [{beam.ci_low[i]:.2f}, {beam.ci_high[i]:.2f}]",
-                f"{matched:.3f}" + (" (extrapolated)" if extrapolated else ""),
-                f"{beam.mean[i] - matched:+.3f}",
-            ]
-        )
+
+    def matched(cost: float) -> tuple[str, float]:
+        value, extrapolated = value_at(bon, "flops", cost)
+        return f"{value:.3f}" + (" (extrapolated)" if extrapolated else ""), value
+
+    def rows_of(curve: Any, costs: list[list[Any]]) -> list[list[Any]]:
+        rows = []
+        for i, budget in enumerate(curve.ks):
+            cost = float(curve.cost_flops[i])
+            cached = float(np.mean([row[i].flops_cached for row in costs]))
+            text, value = matched(cost)
+            text_cached, value_cached = matched(cached)
+            rows.append(
+                [
+                    int(budget),
+                    f"{curve.mean[i]:.3f} [{curve.ci_low[i]:.2f}, {curve.ci_high[i]:.2f}]",
+                    f"{cost:.3g}",
+                    text,
+                    f"{curve.mean[i] - value:+.3f}",
+                    f"{cached:.3g}",
+                    text_cached,
+                    f"{curve.mean[i] - value_cached:+.3f}",
+                ]
+            )
+        return rows
+
+    headers = [
+        "accuracy [95% CI]",
+        "FLOPs/problem",
+        "best-of-N at same FLOPs",
+        "difference",
+        "FLOPs, prefixes cached",
+        "best-of-N at those FLOPs",
+        "difference",
+    ]
+    rows = rows_of(beam, strategy.costs)
     bon_rows = [
         [int(k), f"{bon.cost_flops[j]:.3g}", f"{bon.mean[j]:.3f}"]
         for j, k in enumerate(bon.ks)
@@ -133,17 +162,21 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
             f"{one.cost_flops[0]:.3g} FLOPs/problem; beam search "
             f"width <= {args.width}, expansions {args.expansions}; {strategy.stats.rounds} "
             f"rounds, {strategy.stats.generated} step continuations generated "
-            f"({beam_s:.1f} s; pool of {args.n} full samples {pool_s:.1f} s incl. engine start)",
+            f"({beam_s:.1f} s; pool of {args.n} full samples {pool_s:.1f} s incl. engine start); "
+            f"particle filter <= {args.particles} particles, {filter_.stats.generated} "
+            "continuations generated. Differences are search minus best-of-N. 'FLOPs' count "
+            "every round's prefix in full (what this engine does); 'prefixes cached' is the "
+            "lower bound of an engine whose prefix cache kept every earlier round.",
             "",
             tabulate(
                 rows,
-                headers=[
-                    "width",
-                    "beam FLOPs/problem",
-                    "beam accuracy [95% CI]",
-                    "best-of-N at same FLOPs",
-                    "beam - best-of-N",
-                ],
+                headers=["beam width", *headers],
+                tablefmt="github",
+            ),
+            "",
+            tabulate(
+                rows_of(particles, filter_.costs),
+                headers=["particles", *headers],
                 tablefmt="github",
             ),
             "",
@@ -157,6 +190,7 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
     data = {
         "beam": beam.to_dict(per_problem=False),
         "best_of_n": bon.to_dict(per_problem=False),
+        "particle_filter": particles.to_dict(per_problem=False),
         "single": float(one.mean[0]),
     }
     return text, data
@@ -168,6 +202,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--width", type=int, default=8)
     parser.add_argument("--expansions", type=int, default=4)
+    parser.add_argument("--particles", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="reuse a cache folder")
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")

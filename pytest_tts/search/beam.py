@@ -124,6 +124,8 @@ class BeamSearch:
         self.aggregate = aggregate
         self.text = f"beam_search(prm = {prm}, width = {width}, expansions = {expansions})"
         self.stats = SamplerStats()
+        # what each (problem, budget) run spent, from the last search_curve (for reports)
+        self.costs: list[list[RunCost]] = []
 
     def __repr__(self) -> str:
         return f"<strategy {self.text}>"
@@ -155,6 +157,7 @@ class BeamSearch:
             len(problems), len(widths)
         )
         self.stats = sampler.stats
+        self.costs = [[run.cost for run in row] for row in runs]
         return search_curve_from(
             self.text,
             [p.id for p in problems],
@@ -185,7 +188,7 @@ class BeamSearch:
             mine: list[Path] = []
             for text, n in counts.items():
                 samples = continuations[run.problem.prompt + text][:n]
-                run.cost.add(samples, flops_fn)
+                run.cost.add(samples, flops_fn, seen_prefix=bool(text))
                 for sample in samples:
                     step = sample.text
                     closed = not step.endswith(self.delimiter)

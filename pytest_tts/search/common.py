@@ -19,8 +19,9 @@ request) plus every generated token; FLOPs are ``flops_fn(prompt_tokens,
 completion_tokens, n)``, the same function every other curve uses. The prefix is counted in
 full in every round: no credit is taken for prefix caching across rounds (on the CPU build,
 whose KV blocks are larger than these prompts, none happens), so search costs are an upper
-bound of what an engine with block-level prefix caching would spend. A rule-based verifier
-(``step_check``) costs no model FLOPs and is counted as zero.
+bound of what an engine with block-level prefix caching would spend; ``RunCost.flops_cached``
+keeps the matching lower bound (every earlier round's prefix cached), for reports. A
+rule-based verifier (``step_check``) costs no model FLOPs and is counted as zero.
 """
 
 from __future__ import annotations
@@ -69,13 +70,27 @@ class RunCost:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     flops: float = 0.0
+    # what an engine whose prefix cache held every earlier round would spend (a lower bound)
+    flops_cached: float = 0.0
+    new_prompt_tokens: int = 0
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, samples: Sequence[Sample], flops_fn: Callable[..., float] | None) -> None:
-        """Count one request's continuations (they share one prefill)."""
+    def add(
+        self,
+        samples: Sequence[Sample],
+        flops_fn: Callable[..., float] | None,
+        *,
+        seen_prefix: bool = False,
+    ) -> None:
+        """Count one request's continuations (they share one prefill).
+
+        ``seen_prefix``: the prefix was computed in an earlier round (it is the prompt plus
+        steps this search generated), so an ideal prefix cache would not prefill it again;
+        that saving goes into ``flops_cached`` only.
+        """
         if not samples:
             return
         prompt = samples[0].prompt_tokens
@@ -84,11 +99,16 @@ class RunCost:
         self.samples += len(samples)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
-        self.flops += (
-            flops_fn(float(prompt), float(completion), len(samples))
-            if flops_fn is not None
-            else float("nan")
-        )
+        if flops_fn is None:
+            self.flops = self.flops_cached = float("nan")
+            return
+        full = flops_fn(float(prompt), float(completion), len(samples))
+        self.flops += full
+        if seen_prefix:
+            self.flops_cached += full - flops_fn(float(prompt), 0.0, 1)
+        else:
+            self.flops_cached += full
+            self.new_prompt_tokens += prompt
 
 
 @dataclass

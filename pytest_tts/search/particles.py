@@ -120,6 +120,8 @@ class ParticleFilter:
         self.aggregate = aggregate
         self.text = f"particle_filter(prm = {prm}, particles = {particles})"
         self.stats = SamplerStats()
+        # what each (problem, budget) run spent, from the last search_curve (for reports)
+        self.costs: list[list[RunCost]] = []
 
     def __repr__(self) -> str:
         return f"<strategy {self.text}>"
@@ -148,6 +150,7 @@ class ParticleFilter:
             len(problems), len(counts)
         )
         self.stats = sampler.stats
+        self.costs = [[run.cost for run in row] for row in runs]
         return search_curve_from(
             self.text,
             [p.id for p in problems],
@@ -174,7 +177,7 @@ class ParticleFilter:
             drawn: dict[str, list[str]] = {}
             for text, n in wants.items():
                 samples = continuations[run.problem.prompt + text][:n]
-                run.cost.add(samples, flops_fn)
+                run.cost.add(samples, flops_fn, seen_prefix=bool(text))
                 drawn[text] = [s.text for s in samples]
             new: list[Particle] = []
             for p in run.particles:

@@ -127,24 +127,30 @@ def test_costs_are_real_token_counts_with_the_prefix_once_per_request(
     store: SampleStore,
 ) -> None:
     backend = StepBackend(right=lambda i: True)
-    curve = beam_search(prm="steps", width=1, expansions=3).search_curve(context(store, backend))
+    strategy = beam_search(prm="steps", width=1, expansions=3)
+    curve = strategy.search_curve(context(store, backend))
     expected_tokens = []
     expected_flops = []
+    expected_cached = []
     for problem in PROBLEMS:
         solution = [*reference_steps(problem.id), f"={problem.answer}"]
-        tokens = flops = 0.0
+        tokens = flops = cached = 0.0
         done = ""
         for i, segment in enumerate(solution):
             text = segment + ("|" if i < len(solution) - 1 else "")
             prompt = len(problem.prompt + done) + 1
             tokens += prompt + 3 * len(text)
             flops += 10.0 * prompt + 3 * len(text)
+            # an ideal prefix cache prefills only the first round's prompt
+            cached += (10.0 * prompt if i == 0 else 0.0) + 3 * len(text)
             done += text
         expected_tokens.append(tokens)
         expected_flops.append(flops)
+        expected_cached.append(cached)
     assert curve.per_problem.tolist() == [[1.0]] * 3
     assert curve.cost_tokens.tolist() == pytest.approx([np.mean(expected_tokens)])
     assert curve.cost_flops.tolist() == pytest.approx([np.mean(expected_flops)])
+    assert [row[0].flops_cached for row in strategy.costs] == pytest.approx(expected_cached)
 
 
 def test_wider_beams_reuse_the_narrower_beams_draws(store: SampleStore) -> None:
