@@ -42,6 +42,9 @@ def pytest_tts_register(registry: Registry) -> None:
     # step-wise search strategies (pytest_tts.search)
     registry.add_strategy("beam_search", "pytest_tts.search.beam:beam_search", "beam search, PRM")
     registry.add_strategy(
+        "lookahead_search", "pytest_tts.search.beam:lookahead_search", "beam search, rollouts"
+    )
+    registry.add_strategy(
         "particle_filter", "pytest_tts.search.particles:particle_filter", "PRM-weighted particles"
     )
     # verifiers (pytest_tts.verifiers)

@@ -97,7 +97,11 @@ class BeamSearch:
         max_steps: int = 8,
         step_tokens: int = 12,
         aggregate: str = "min",
+        lookahead: int = 0,
     ) -> None:
+        if not isinstance(lookahead, int) or isinstance(lookahead, bool) or lookahead < 0:
+            msg = f"beam_search: lookahead must be a non-negative integer, got {lookahead!r}"
+            raise EstimationError(msg)
         for label, value in (
             ("width", width),
             ("expansions", expansions),
@@ -122,7 +126,13 @@ class BeamSearch:
         self.max_steps = max_steps
         self.step_tokens = step_tokens
         self.aggregate = aggregate
+        self.lookahead = lookahead
         self.text = f"beam_search(prm = {prm}, width = {width}, expansions = {expansions})"
+        if lookahead:
+            self.text = (
+                f"lookahead_search(prm = {prm}, width = {width}, expansions = {expansions}, "
+                f"lookahead = {lookahead})"
+            )
         self.stats = SamplerStats()
         # what each (problem, budget) run spent, from the last search_curve (for reports)
         self.costs: list[list[RunCost]] = []
@@ -194,7 +204,9 @@ class BeamSearch:
                     closed = not step.endswith(self.delimiter)
                     mine.append(Path(text + step, finished=closed))
             candidates.append(mine)
-            items.extend((run.problem, path.text) for path in mine)
+        scored = self._rollouts(runs, candidates, sampler, flops_fn)
+        for run, mine, texts in zip(runs, candidates, scored, strict=True):
+            items.extend((run.problem, texts[path.text]) for path in mine)
         verdicts = iter(score_paths(prm, items, self.prm))
         for run, mine in zip(runs, candidates, strict=True):
             for path in mine:
@@ -205,6 +217,41 @@ class BeamSearch:
             run.done.extend(p for p in kept if p.finished)
             run.open = [p for p in kept if not p.finished]
             run.rounds += 1
+
+    def _rollouts(
+        self,
+        runs: list[_Run],
+        candidates: list[list[Path]],
+        sampler: StepSampler,
+        flops_fn: Any,
+    ) -> list[dict[str, str]]:
+        """The text each candidate is scored on: itself, or its ``lookahead``-step rollout.
+
+        A rollout draws one continuation per step (sample 0 of its prefix, at the spec's
+        temperature), in one engine call per depth for every run; identical candidates of a
+        run share one rollout, and its cost is the run's.
+        """
+        scored = [{path.text: path.text for path in mine} for mine in candidates]
+        if not self.lookahead:
+            return scored
+        open_texts = [{path.text for path in mine if not path.finished} for mine in candidates]
+        for _ in range(self.lookahead):
+            need = {
+                run.problem.prompt + texts[t]: 1
+                for run, texts, opened in zip(runs, scored, open_texts, strict=True)
+                for t in opened
+            }
+            if not need:
+                break
+            continuations = sampler.expand(need)
+            for run, texts, opened in zip(runs, scored, open_texts, strict=True):
+                for t in sorted(opened):
+                    sample = continuations[run.problem.prompt + texts[t]][0]
+                    run.cost.add([sample], flops_fn, seen_prefix=True)
+                    texts[t] += sample.text
+                    if not sample.text.endswith(self.delimiter):
+                        opened.discard(t)
+        return scored
 
 
 def beam_search(
@@ -230,4 +277,33 @@ def beam_search(
         max_steps=max_steps,
         step_tokens=step_tokens,
         aggregate=aggregate,
+    )
+
+
+def lookahead_search(
+    prm: Any,
+    width: int = 4,
+    expansions: int = 4,
+    lookahead: int = 1,
+    delimiter: str = "|",
+    max_steps: int = 8,
+    step_tokens: int = 12,
+    aggregate: str = "min",
+) -> BeamSearch:
+    """Beam search that scores each candidate step after rolling it out ``lookahead`` steps.
+
+    Snell et al.'s lookahead search: a candidate is judged by the process verifier's score
+    of its rollout, so a step whose consequences go wrong later ranks lower; only the
+    candidate step itself is kept. Rollouts cost tokens and FLOPs like every draw.
+    """
+    name = verifier_name(prm, "lookahead_search")
+    return BeamSearch(
+        name,
+        width,
+        expansions,
+        delimiter=delimiter,
+        max_steps=max_steps,
+        step_tokens=step_tokens,
+        aggregate=aggregate,
+        lookahead=lookahead,
     )

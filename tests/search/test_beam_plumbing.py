@@ -206,3 +206,35 @@ def test_particle_filter_survives_on_right_steps_and_is_cached(store: SampleStor
     assert len(backend.calls) == calls
     assert again.stats.generated == 0
     np.testing.assert_array_equal(rerun.per_problem, curve.per_problem)
+
+
+def test_lookahead_rolls_candidates_out_and_pays_for_it(store: SampleStore) -> None:
+    from pytest_tts.search.beam import lookahead_search
+
+    plain = beam_search(prm="steps", width=1, expansions=2)
+    base = plain.search_curve(context(store, StepBackend(right=lambda i: True)))
+    backend = StepBackend(right=lambda i: True)
+    strategy = lookahead_search(prm="steps", width=1, expansions=2, lookahead=1)
+    curve = strategy.search_curve(context(store, backend))
+    assert strategy.text.startswith("lookahead_search(")
+    assert curve.per_problem.tolist() == [[1.0]] * 3
+    # rollouts of the last column's candidates reach the answer: 1 + 1 calls per round
+    # while a candidate is open, and the extra tokens show in the cost
+    assert strategy.stats.rounds > plain.stats.rounds
+    assert curve.cost_tokens[0] > base.cost_tokens[0]
+    again = lookahead_search(prm="steps", width=1, expansions=2, lookahead=1)
+    again.search_curve(context(store, backend))
+    assert again.stats.generated == 0
+
+
+def test_lookahead_with_wrong_rollouts_cannot_tell_candidates_apart(store: SampleStore) -> None:
+    from pytest_tts.search.beam import lookahead_search
+
+    # every prefix's first draw (the rollout's) is wrong, so every rollout scores 0 and the
+    # ranking falls back to draw order: the first, wrong, candidate is kept
+    backend = StepBackend(right=lambda i: i % 2 == 1)
+    strategy = lookahead_search(prm="steps", width=1, expansions=2, lookahead=1)
+    curve = strategy.search_curve(context(store, backend))
+    assert curve.per_problem.tolist() == [[0.0]] * 3
+    with pytest.raises(EstimationError, match="lookahead must be a non-negative integer"):
+        lookahead_search(prm="steps", lookahead=-1)
