@@ -10,7 +10,8 @@ On the bundled model and the first ``--problems`` problems of data/arith-test.js
   W, each width an independent search, cost = real tokens of every round (the prefix counted
   in full each round) through the same FLOPs function;
 - particle filtering: ``particle_filter(prm = steps, particles = N)`` at 1, 2, 4, ... N
-  particles, costed the same way.
+  particles, and lookahead search (beam search whose candidates are scored after a
+  ``--lookahead``-step rollout), costed the same way.
 
 For each search point the tables gives best-of-N's accuracy at the same mean FLOPs per problem
 (piecewise linear in log FLOPs; "extrapolated" when outside best-of-N's range) and, for
@@ -40,7 +41,7 @@ from pytest_tts.estimate.curves import compute_curve, value_at  # noqa: E402
 from pytest_tts.estimate.flops import generation_flops  # noqa: E402
 from pytest_tts.estimate.pool import pool_from_samples  # noqa: E402
 from pytest_tts.generate import PoolRequest, ensure_samples, load_samples  # noqa: E402
-from pytest_tts.search.beam import beam_search  # noqa: E402
+from pytest_tts.search.beam import beam_search, lookahead_search  # noqa: E402
 from pytest_tts.search.particles import particle_filter  # noqa: E402
 from pytest_tts.session import SearchContext  # noqa: E402
 from pytest_tts.spec import Sampling  # noqa: E402
@@ -113,6 +114,10 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
             beam_s = time.perf_counter() - t0
             filter_ = particle_filter("steps", particles=args.particles)
             particles = filter_.search_curve(context)
+            ahead = lookahead_search(
+                "steps", width=args.width, expansions=args.expansions, lookahead=args.lookahead
+            )
+            lookahead = ahead.search_curve(context)
     finally:
         backend.close()
 
@@ -181,6 +186,12 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
             ),
             "",
             tabulate(
+                rows_of(lookahead, ahead.costs),
+                headers=[f"lookahead {args.lookahead}, width", *headers],
+                tablefmt="github",
+            ),
+            "",
+            tabulate(
                 bon_rows,
                 headers=["N", "best-of-N FLOPs/problem", "best-of-N accuracy"],
                 tablefmt="github",
@@ -191,6 +202,7 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
         "beam": beam.to_dict(per_problem=False),
         "best_of_n": bon.to_dict(per_problem=False),
         "particle_filter": particles.to_dict(per_problem=False),
+        "lookahead_search": lookahead.to_dict(per_problem=False),
         "single": float(one.mean[0]),
     }
     return text, data
@@ -203,6 +215,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=8)
     parser.add_argument("--expansions", type=int, default=4)
     parser.add_argument("--particles", type=int, default=8)
+    parser.add_argument("--lookahead", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None, help="reuse a cache folder")
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")

@@ -8,6 +8,6 @@ the sample store like a sample (so a re-run generates nothing) and honours
 ``--tts-offline``. The session runs a strategy that has ``search_curve(context)`` this way
 (see :class:`pytest_tts.session.SearchContext`).
 
-``beam.py`` holds beam search; ``common.py`` the step sampler, cost accounting and curve
-building that every search shares.
+``beam.py`` holds beam search and lookahead search, ``particles.py`` particle filtering,
+``common.py`` the step sampler, cost accounting and curve building they share.
 """

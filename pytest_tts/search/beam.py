@@ -15,6 +15,11 @@ Per problem, with beam width ``w`` and ``e`` expansions per beam (Snell et al. 2
 5. the answer is the finished path with the highest aggregated score (ties: the one that
    finished first), and the oracle judges it.
 
+Lookahead search (``lookahead_search(prm = steps, width = 4, lookahead = 1)``) is the same
+search with step 2 changed: each open candidate is first rolled out ``lookahead`` more steps
+(one draw per step), and it is ranked by the verifier's score of the rollout; only the
+candidate's own step is kept.
+
 Budget. The curve's budgets ``k`` are beam widths: powers of two up to ``width``, and
 ``width``. Every budget is an independent search whose cost is counted on its own, as if it
 ran alone (generation is shared through the store only to save time). ``cost_samples`` of a
@@ -213,7 +218,7 @@ class BeamSearch:
                 path.score = aggregate(next(verdicts).step_scores, self.aggregate)
             keep = run.width - len(run.done)
             order = sorted(range(len(mine)), key=lambda i: (-mine[i].score, i))[:keep]
-            kept = [mine[i] for i in sorted(order, key=lambda i: (-mine[i].score, i))]
+            kept = [mine[i] for i in order]
             run.done.extend(p for p in kept if p.finished)
             run.open = [p for p in kept if not p.finished]
             run.rounds += 1
