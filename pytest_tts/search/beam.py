@@ -25,7 +25,10 @@ Budget. The curve's budgets ``k`` are beam widths: powers of two up to ``width``
 ran alone (generation is shared through the store only to save time). ``cost_samples`` of a
 point is ``k x e``, the candidates drawn per round: with steps of similar length it is the
 number of full samples a best-of-N would decode as many tokens for. Tokens and FLOPs are the
-real counts (see ``pytest_tts.search.common``), prefixes counted in full every round.
+real counts (see ``pytest_tts.search.common``), prefixes counted in full every round;
+``prefix_cost = "cached"`` counts only the first round's prompt instead, the cost on an
+engine whose prefix cache keeps every earlier round (vLLM on GPU, for prompts longer than a
+KV block).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from pytest_tts.search.common import (
     SamplerStats,
     StepSampler,
     aggregate,
+    check_prefix_cost,
     prm_of,
     score_paths,
     search_curve_from,
@@ -103,6 +107,7 @@ class BeamSearch:
         step_tokens: int = 12,
         aggregate: str = "min",
         lookahead: int = 0,
+        prefix_cost: str = "full",
     ) -> None:
         if not isinstance(lookahead, int) or isinstance(lookahead, bool) or lookahead < 0:
             msg = f"beam_search: lookahead must be a non-negative integer, got {lookahead!r}"
@@ -131,6 +136,8 @@ class BeamSearch:
         self.max_steps = max_steps
         self.step_tokens = step_tokens
         self.aggregate = aggregate
+        check_prefix_cost(prefix_cost, "beam_search")
+        self.prefix_cost = prefix_cost
         self.lookahead = lookahead
         self.text = f"beam_search(prm = {prm}, width = {width}, expansions = {expansions})"
         if lookahead:
@@ -141,6 +148,9 @@ class BeamSearch:
         self.stats = SamplerStats()
         # what each (problem, budget) run spent, from the last search_curve (for reports)
         self.costs: list[list[RunCost]] = []
+
+        if prefix_cost != "full":
+            self.text = self.text[:-1] + f', prefix_cost = "{prefix_cost}")'
 
     def __repr__(self) -> str:
         return f"<strategy {self.text}>"
@@ -181,6 +191,7 @@ class BeamSearch:
             [[run.cost for run in row] for row in runs],
             [float(w * self.expansions) for w in widths],
             confidence=context.confidence,
+            prefix_cost=self.prefix_cost,
         )
 
     def _round(self, runs: list[_Run], sampler: StepSampler, prm: Any, flops_fn: Any) -> None:
@@ -267,6 +278,7 @@ def beam_search(
     max_steps: int = 8,
     step_tokens: int = 12,
     aggregate: str = "min",
+    prefix_cost: str = "full",
 ) -> BeamSearch:
     """Beam search over steps, scored by a process verifier (``prm = <a declared verifier>``).
 
@@ -282,6 +294,7 @@ def beam_search(
         max_steps=max_steps,
         step_tokens=step_tokens,
         aggregate=aggregate,
+        prefix_cost=prefix_cost,
     )
 
 
@@ -294,6 +307,7 @@ def lookahead_search(
     max_steps: int = 8,
     step_tokens: int = 12,
     aggregate: str = "min",
+    prefix_cost: str = "full",
 ) -> BeamSearch:
     """Beam search that scores each candidate step after rolling it out ``lookahead`` steps.
 
@@ -311,4 +325,5 @@ def lookahead_search(
         step_tokens=step_tokens,
         aggregate=aggregate,
         lookahead=lookahead,
+        prefix_cost=prefix_cost,
     )

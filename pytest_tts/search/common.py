@@ -20,7 +20,8 @@ completion_tokens, n)``, the same function every other curve uses. The prefix is
 full in every round: no credit is taken for prefix caching across rounds (on the CPU build,
 whose KV blocks are larger than these prompts, none happens), so search costs are an upper
 bound of what an engine with block-level prefix caching would spend; ``RunCost.flops_cached``
-keeps the matching lower bound (every earlier round's prefix cached), for reports. A
+keeps the matching lower bound (every earlier round's prefix cached), which a strategy's
+``prefix_cost = "cached"`` makes its curve's cost (for engines whose prefix cache does hit). A
 rule-based verifier (``step_check``) costs no model FLOPs and is counted as zero.
 """
 
@@ -40,6 +41,16 @@ from pytest_tts.spec import Sampling
 from pytest_tts.types import Problem, Sample, Verdict
 
 AGGREGATES = ("min", "product", "mean", "last")
+PREFIX_COSTS = ("full", "cached")
+
+
+def check_prefix_cost(prefix_cost: str, strategy: str) -> None:
+    if prefix_cost not in PREFIX_COSTS:
+        msg = (
+            f"{strategy}: prefix_cost must be one of {', '.join(map(repr, PREFIX_COSTS))}, "
+            f"got {prefix_cost!r}"
+        )
+        raise EstimationError(msg)
 
 
 def aggregate(step_scores: Sequence[float] | None, how: str) -> float:
@@ -77,6 +88,11 @@ class RunCost:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def tokens_cached(self) -> int:
+        """Tokens an engine whose prefix cache held every earlier round would process."""
+        return self.new_prompt_tokens + self.completion_tokens
 
     def add(
         self,
@@ -232,17 +248,28 @@ def search_curve_from(
     costs: Sequence[Sequence[RunCost]],
     samples_per_point: Sequence[float],
     confidence: float = 0.95,
+    prefix_cost: str = "full",
 ) -> Curve:
     """A Curve from one search run per (problem, budget).
 
     ``correct`` float[P, K] is the oracle's verdict on each run's final answer; ``costs``
     [P][K] what each run spent. A run's outcome is one draw, not an expectation: the
-    bootstrap over problems covers that noise too, so ``mc_se`` is 0.
+    bootstrap over problems covers that noise too, so ``mc_se`` is 0. ``prefix_cost``:
+    ``"full"`` counts every round's prefix (the default, what an engine without a useful
+    prefix cache spends), ``"cached"`` only the first round's prompt (an ideal prefix cache).
     """
+    check_prefix_cost(prefix_cost, strategy)
+    cached = prefix_cost == "cached"
     values = np.asarray(correct, dtype=np.float64)
     low, high = bootstrap_ci(values, confidence)
-    tokens = np.array([[c.tokens for c in row] for row in costs], dtype=np.float64)
-    flops = np.array([[c.flops for c in row] for row in costs], dtype=np.float64)
+    tokens = np.array(
+        [[c.tokens_cached if cached else c.tokens for c in row] for row in costs],
+        dtype=np.float64,
+    )
+    flops = np.array(
+        [[c.flops_cached if cached else c.flops for c in row] for row in costs],
+        dtype=np.float64,
+    )
     return Curve(
         strategy=strategy,
         ks=np.asarray(ks, dtype=np.int64),

@@ -20,7 +20,7 @@ Per problem, with ``N`` particles:
 
 Budget and cost: the curve's budgets are particle counts, powers of two up to
 ``particles``; ``cost_samples`` is ``N`` (continuations drawn per round). Tokens and FLOPs
-are counted like beam search's (``pytest_tts.search.common``).
+are counted like beam search's (``pytest_tts.search.common``), ``prefix_cost`` included.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pytest_tts.search.common import (
     SamplerStats,
     StepSampler,
     aggregate,
+    check_prefix_cost,
     prm_of,
     score_paths,
     search_curve_from,
@@ -93,6 +94,7 @@ class ParticleFilter:
         max_steps: int = 8,
         step_tokens: int = 12,
         aggregate: str = "min",
+        prefix_cost: str = "full",
     ) -> None:
         for label, value in (
             ("particles", particles),
@@ -118,10 +120,15 @@ class ParticleFilter:
         self.max_steps = max_steps
         self.step_tokens = step_tokens
         self.aggregate = aggregate
+        check_prefix_cost(prefix_cost, "particle_filter")
+        self.prefix_cost = prefix_cost
         self.text = f"particle_filter(prm = {prm}, particles = {particles})"
         self.stats = SamplerStats()
         # what each (problem, budget) run spent, from the last search_curve (for reports)
         self.costs: list[list[RunCost]] = []
+
+        if prefix_cost != "full":
+            self.text = self.text[:-1] + f', prefix_cost = "{prefix_cost}")'
 
     def __repr__(self) -> str:
         return f"<strategy {self.text}>"
@@ -159,6 +166,7 @@ class ParticleFilter:
             [[run.cost for run in row] for row in runs],
             [float(n) for n in counts],
             confidence=context.confidence,
+            prefix_cost=self.prefix_cost,
         )
 
     def _round(self, runs: list[_Run], sampler: StepSampler, prm: Any, flops_fn: Any) -> None:
@@ -213,6 +221,7 @@ def particle_filter(
     max_steps: int = 8,
     step_tokens: int = 12,
     aggregate: str = "min",
+    prefix_cost: str = "full",
 ) -> ParticleFilter:
     """Particle filtering over steps, weighted by a process verifier (``prm = <verifier>``).
 
@@ -228,4 +237,5 @@ def particle_filter(
         max_steps=max_steps,
         step_tokens=step_tokens,
         aggregate=aggregate,
+        prefix_cost=prefix_cost,
     )

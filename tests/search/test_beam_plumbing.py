@@ -238,3 +238,19 @@ def test_lookahead_with_wrong_rollouts_cannot_tell_candidates_apart(store: Sampl
     assert curve.per_problem.tolist() == [[0.0]] * 3
     with pytest.raises(EstimationError, match="lookahead must be a non-negative integer"):
         lookahead_search(prm="steps", lookahead=-1)
+
+
+def test_cached_prefix_cost_counts_the_first_prompt_only(store: SampleStore) -> None:
+    backend = StepBackend(right=lambda i: i % 3 != 0)
+    full = beam_search(prm="steps", width=2, expansions=2)
+    full_curve = full.search_curve(context(store, backend))
+    cached = beam_search(prm="steps", width=2, expansions=2, prefix_cost="cached")
+    cached_curve = cached.search_curve(context(store, backend))
+    assert cached.text.endswith('prefix_cost = "cached")')
+    np.testing.assert_array_equal(cached_curve.per_problem, full_curve.per_problem)
+    assert np.all(cached_curve.cost_flops < full_curve.cost_flops)
+    assert np.all(cached_curve.cost_tokens < full_curve.cost_tokens)
+    mean_cached = [np.mean([row[i].flops_cached for row in full.costs]) for i in range(2)]
+    assert cached_curve.cost_flops.tolist() == pytest.approx(mean_cached)
+    with pytest.raises(EstimationError, match="prefix_cost must be one of 'full', 'cached'"):
+        beam_search(prm="steps", prefix_cost="none")
