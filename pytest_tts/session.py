@@ -16,8 +16,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import math
+import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +165,9 @@ class Runtime:
         self.judged: list[Judged] = []
         self.fill: FillReport | None = None
         self.started = time.time()
+        # vLLM logs every engine step at INFO; a test run wants warnings only. An explicit
+        # VLLM_LOGGING_LEVEL in the environment wins.
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
     # -- preparation ---------------------------------------------------------------------
 
@@ -304,12 +309,34 @@ class Runtime:
         stream = getattr(getattr(reporter, "_tw", None), "_file", None)
         progress = Progress(stream) if not self.offline else None
         try:
-            self.fill = ensure_samples(
-                self.store, requests, offline=self.offline, progress=progress
-            )
+            with self.live_output():
+                if reporter is not None and any(p.generated for p in ready):
+                    reporter.write_line("")
+                self.fill = ensure_samples(
+                    self.store, requests, offline=self.offline, progress=progress
+                )
         except TTSError as exc:
             for pool in ready:
                 pool.error = exc
+
+    @contextlib.contextmanager
+    def live_output(self) -> Iterator[None]:
+        """Show generation progress live, and keep engine start-up noise out of reports.
+
+        Generation runs inside the first item's ``runtest``, where pytest captures output:
+        capture is suspended so that progress reaches the terminal (or the CI log) as it
+        happens. vLLM and torch emit DeprecationWarnings on import; they are not the user's
+        to fix, so they are silenced here rather than listed in every run's summary.
+        """
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        suspend = (
+            capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        )
+        with suspend, warnings.catch_warnings():
+            for module in ("torch", "vllm", "transformers"):
+                warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+                warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+            yield
 
     def _verify(self) -> None:
         from pytest_tts.estimate.pool import pool_from_samples
@@ -426,7 +453,8 @@ class Runtime:
                     confidence=0.95,
                     label=pool.label,
                 )
-                pool.curves[key] = strategy.search_curve(context)
+                with self.live_output():
+                    pool.curves[key] = strategy.search_curve(context)
             else:
                 pool.curves[key] = compute_curve(
                     strategy, pool.arrays, ks, flops_fn=self._flops_fn(backend)
