@@ -22,7 +22,9 @@ whose KV blocks are larger than these prompts, none happens), so search costs ar
 bound of what an engine with block-level prefix caching would spend; ``RunCost.flops_cached``
 keeps the matching lower bound (every earlier round's prefix cached), which a strategy's
 ``prefix_cost = "cached"`` makes its curve's cost (for engines whose prefix cache does hit). A
-rule-based verifier (``step_check``) costs no model FLOPs and is counted as zero.
+rule-based verifier (``step_check``) costs no model FLOPs and is counted as zero; the
+scoring FLOPs of a model-based process verifier are not counted yet (the verifier protocol
+has no way to report them).
 """
 
 from __future__ import annotations
