@@ -488,6 +488,13 @@ class Runtime:
         if not config:
             return None
         hook = self.config.pluginmanager.hook.pytest_tts_count_flops
+        from pytest_tts import builtins
+
+        if all(impl.plugin is builtins for impl in hook.get_hookimpls()):
+            # only the built-in FLOPs model: its vectorized form costs one call per curve
+            from pytest_tts.estimate.flops import flops_from_config
+
+            return flops_from_config(config)
 
         def flops(prompt_tokens: float, completion_tokens: float, k: int) -> float:
             value = hook(

@@ -34,7 +34,7 @@ EXACT_WORK_LIMIT = 2e10
 DEFAULT_DRAWS = 4000
 # Python-level enumeration costs about 20 µs a subset: beyond this many the vectorized
 # Monte Carlo estimate (with its standard error reported) is far faster.
-ENUMERATION_LIMIT = 2_000
+ENUMERATION_LIMIT = 256
 """Weighted votes enumerate every k-subset when there are at most this many per problem."""
 
 
