@@ -89,3 +89,13 @@ def test_counts_finish_reasons_and_logprobs(vllm_backend: Any) -> None:
         assert c.logprobs is not None
         assert len(c.logprobs) == len(c.token_ids)
         assert all(lp <= 0.0 for lp in c.logprobs)
+
+
+@pytest.mark.engine
+def test_one_engine_per_model_and_arguments(vllm_backend: Any, tiny_model_dir: Path) -> None:
+    list(vllm_backend.generate([request("Q:2+2\nA:", 1, 0)]))
+    twin = VLLMBackend(tiny_model_dir, dict(vllm_backend.engine_args))
+    assert twin.started
+    assert twin.engine() is vllm_backend.engine()
+    other = vllm(str(tiny_model_dir), dtype="float32", max_model_len=48)
+    assert not other.started
