@@ -165,9 +165,9 @@ class Runtime:
         self.judged: list[Judged] = []
         self.fill: FillReport | None = None
         self.started = time.time()
-        # vLLM logs every engine step at INFO; a test run wants warnings only. An explicit
-        # VLLM_LOGGING_LEVEL in the environment wins.
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        # vLLM logs engine start-up at INFO and hardware advice at WARNING; a test run wants
+        # errors only. An explicit VLLM_LOGGING_LEVEL in the environment wins.
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
     # -- preparation ---------------------------------------------------------------------
 
