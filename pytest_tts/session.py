@@ -18,6 +18,7 @@ import datetime as dt
 import math
 import os
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import pytest
 
 from pytest_tts import __version__
 from pytest_tts.errors import (
+    BackendError,
     EstimationError,
     ExpectationFailed,
     TTSError,
@@ -318,6 +320,17 @@ class Runtime:
         except TTSError as exc:
             for pool in ready:
                 pool.error = exc
+        except Exception as exc:
+            # An engine or plugin bug: every item that needs these pools fails with where it
+            # happened, instead of the first one alone showing a traceback.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            error = BackendError(
+                f"generation failed: {type(exc).__name__}: {exc} "
+                f"(at {where.filename}:{where.lineno}, in {where.name})"
+            )
+            error.__cause__ = exc
+            for pool in ready:
+                pool.error = error
 
     @contextlib.contextmanager
     def live_output(self) -> Iterator[None]:

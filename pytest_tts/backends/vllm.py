@@ -151,6 +151,10 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         s = request.sampling
+        # the spec language gives lists as tuples; vLLM asserts lists (e.g. ``stop``)
+        extra: dict[str, Any] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in s.extra.items()
+        }
         try:
             return SamplingParams(
                 n=request.n,
@@ -159,9 +163,9 @@ class VLLMBackend:
                 top_p=s.top_p,
                 max_tokens=s.max_tokens,
                 logprobs=0 if request.want_logprobs else None,
-                **dict(s.extra),
+                **extra,
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AssertionError) as exc:
             msg = f"invalid sampling parameters for vLLM: {exc}"
             raise BackendError(msg) from exc
 
