@@ -200,11 +200,13 @@ def _bwrap_argv(limits: Limits, python: str) -> list[str]:
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
     }
-    argv = [bwrap_path(), *_mounts()]
+    # The private /tmp comes first: an interpreter or virtualenv that lives under the host's
+    # /tmp (a CI checkout, say) is then bound on top of it instead of being hidden by it.
+    argv = [bwrap_path(), "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp", *_mounts()]
     # uid 0 inside maps to the host's root, so a writable /proc/sys would let a program
     # change the host's sysctls (kernel.pid_max, vm.overcommit_memory): bind it read-only.
     argv += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
-    argv += ["--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp", "--remount-ro", "/"]
+    argv += ["--remount-ro", "/"]
     argv += ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     argv += ["--clearenv"]
     for key, value in env.items():
