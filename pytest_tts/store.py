@@ -43,7 +43,7 @@ from pytest_tts.errors import StoreError
 from pytest_tts.types import Verdict
 
 STORE_FILENAME = "samples.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 120_000
 
 _SCHEMA = """
@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
     answer TEXT,
     step_scores TEXT,
     detail TEXT NOT NULL,
+    flops REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (pool, prompt, idx, verifier)
 ) WITHOUT ROWID;
 """
@@ -184,6 +185,12 @@ class SampleStore:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is None:
                     db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                elif int(row[0]) == 1:
+                    # version 2 added the verifier's FLOPs per verdict; old verdicts cost 0
+                    db.execute("ALTER TABLE verdicts ADD COLUMN flops REAL NOT NULL DEFAULT 0")
+                    db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),)
+                    )
                 elif int(row[0]) != SCHEMA_VERSION:
                     msg = (
                         f"sample store {self.path} has schema version {row[0]}, expected "
@@ -373,8 +380,9 @@ class SampleStore:
         prompt_ids = sorted({pid for pid, _ in wanted})
         for chunk in _chunks(prompt_ids, 500):
             marks = ",".join("?" * len(chunk))
-            for pid, idx, accepted, score, answer, steps, detail in self._db.execute(
-                "SELECT prompt, idx, accepted, score, answer, step_scores, detail FROM verdicts"
+            for pid, idx, accepted, score, answer, steps, detail, flops in self._db.execute(
+                "SELECT prompt, idx, accepted, score, answer, step_scores, detail, flops"
+                " FROM verdicts"
                 f" WHERE pool = ? AND verifier = ? AND prompt IN ({marks})",
                 [pool, verifier, *chunk],
             ):
@@ -386,6 +394,7 @@ class SampleStore:
                         answer=answer,
                         step_scores=None if steps is None else tuple(json.loads(steps)),
                         detail=detail,
+                        flops=flops,
                     )
         return result
 
@@ -407,11 +416,12 @@ class SampleStore:
                 v.answer,
                 None if v.step_scores is None else json.dumps(list(v.step_scores)),
                 v.detail,
+                float(v.flops),
             )
             for (p, i), v in verdicts.items()
         ]
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     # maintenance (the cache command line)
 
@@ -492,9 +502,11 @@ class SampleStore:
                 )
                 added_samples = db.total_changes - before
                 before = db.total_changes
+                columns = {row[1] for row in db.execute("PRAGMA src.table_info(verdicts)")}
+                flops = "s.flops" if "flops" in columns else "0"  # a version-1 file
                 db.execute(
                     "INSERT OR IGNORE INTO verdicts SELECT p.id, q.id, s.idx, s.verifier,"
-                    " s.accepted, s.score, s.answer, s.step_scores, s.detail"
+                    f" s.accepted, s.score, s.answer, s.step_scores, s.detail, {flops}"
                     + mapping.format(table="verdicts")
                 )
                 added_verdicts = db.total_changes - before

@@ -55,7 +55,9 @@ class Verdict:
     verifiers, a reward for reward models) used by best-of-N and weighted voting; ``answer``
     the extracted, normalized answer (None when none could be extracted) that voting groups
     by; ``step_scores`` per-step scores for process verifiers; ``detail`` a short reason
-    shown in reports (e.g. "timeout", "assertion failed").
+    shown in reports (e.g. "timeout", "assertion failed"); ``flops`` the model FLOPs spent
+    reaching the verdict (0.0 for rule-based verifiers; a reward model's or judge's forward
+    passes otherwise), which strategies that read the verifier add to their cost.
     """
 
     accepted: bool
@@ -63,3 +65,4 @@ class Verdict:
     answer: str | None = None
     step_scores: tuple[float, ...] | None = None
     detail: str = ""
+    flops: float = 0.0

@@ -128,7 +128,8 @@ def compute_curve(
     """The curve of ``strategy`` on ``pool`` at budgets ``ks`` (default :func:`default_ks`).
 
     FLOPs are ``flops_fn`` at each problem's prompt tokens and expected completion tokens
-    (the sum over the k samples), averaged over problems. The FLOPs model is nearly linear in
+    (the sum over the k samples), averaged over problems, plus the FLOPs of any model-based
+    verifier the strategy reads (:func:`verifier_flops`). The FLOPs model is nearly linear in
     tokens, so evaluating it at the expected token count is accurate to the small quadratic
     attention term. The bootstrap is seeded by ``seed``.
     """
@@ -165,6 +166,11 @@ def compute_curve(
             dtype=np.float64,
         )
         flops = table.mean(axis=0)
+    verifier_table = verifier_flops(strategy, pool, cost.samples)
+    if verifier_table is not None:
+        # a verifier with model FLOPs (reward model, judge) is paid for every sample it
+        # judges; with no generation FLOPs model, the verifier's alone are not a cost
+        flops = flops + verifier_table.mean(axis=0)
     mc_se = np.sqrt((estimate.mc_se**2).sum(axis=0)) / pool.n_problems
     return Curve(
         strategy=strategy.text,
@@ -180,6 +186,23 @@ def compute_curve(
         confidence=confidence,
         mc_se=mc_se,
     )
+
+
+def verifier_flops(strategy: Strategy, pool: PoolArrays, samples: FloatArray) -> FloatArray | None:
+    """float[P, K]: the FLOPs of the verifiers ``strategy`` reads, for ``samples`` [P, K]
+    expected samples judged per problem, or None when it reads none that costs FLOPs.
+
+    A strategy reads verifier NAME when ``requires`` holds ``scores:NAME`` or
+    ``accepted:NAME``; each judged sample costs that problem's mean FLOPs per verdict.
+    """
+    names = sorted(
+        {r.split(":", 1)[1] for r in strategy.requires if r.startswith(("scores:", "accepted:"))}
+    )
+    tables = [pool.verifier_flops[name] for name in names if name in pool.verifier_flops]
+    if not tables:
+        return None
+    per_sample = sum(t.mean(axis=1) for t in tables)
+    return np.asarray(samples * np.asarray(per_sample)[:, None], dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ class PoolArrays:
     - ``completion_tokens``: int[P, N] generated tokens; ``prompt_tokens``: int[P].
     - ``logprob_sum`` / ``logprob_mean``: float[P, N] total and per-token mean log-likelihood
       of each completion, or None when the engine returned no logprobs.
+    - ``verifier_flops``: verifier name -> float[P, N], the model FLOPs each verdict cost
+      (reward models, judges); absent for verifiers that cost none. A strategy that reads a
+      verifier's scores or verdicts pays these for every sample it judges.
 
     Arrays are made read-only on construction, so a pool can be shared safely.
     """
@@ -52,6 +55,7 @@ class PoolArrays:
     accepted: Mapping[str, BoolArray] = field(default_factory=dict)
     logprob_sum: FloatArray | None = None
     logprob_mean: FloatArray | None = None
+    verifier_flops: Mapping[str, FloatArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = tuple(str(p) for p in self.problem_ids)
@@ -87,6 +91,11 @@ class PoolArrays:
             for name, v in self.accepted.items()
         }
         object.__setattr__(self, "accepted", MappingProxyType(accepted))
+        verifier_flops = {
+            name: _array(v, np.float64, f"verifier_flops[{name!r}]", shape, finite=True)
+            for name, v in self.verifier_flops.items()
+        }
+        object.__setattr__(self, "verifier_flops", MappingProxyType(verifier_flops))
         for name in ("logprob_sum", "logprob_mean"):
             value = getattr(self, name)
             if value is not None:
@@ -131,6 +140,7 @@ class PoolArrays:
             accepted={k: v[idx] for k, v in self.accepted.items()},
             logprob_sum=None if self.logprob_sum is None else self.logprob_sum[idx],
             logprob_mean=None if self.logprob_mean is None else self.logprob_mean[idx],
+            verifier_flops={k: v[idx] for k, v in self.verifier_flops.items()},
         )
 
     def first(self, n: int) -> PoolArrays:
@@ -148,6 +158,7 @@ class PoolArrays:
             accepted={k: v[:, :n] for k, v in self.accepted.items()},
             logprob_sum=None if self.logprob_sum is None else self.logprob_sum[:, :n],
             logprob_mean=None if self.logprob_mean is None else self.logprob_mean[:, :n],
+            verifier_flops={k: v[:, :n] for k, v in self.verifier_flops.items()},
         )
 
 
@@ -284,4 +295,9 @@ def pool_from_samples(
         accepted={k: grid([v.accepted for v in vs], np.bool_) for k, vs in verifier_lists.items()},
         logprob_sum=logprob_sum,
         logprob_mean=logprob_mean,
+        verifier_flops={
+            k: grid([v.flops for v in vs], np.float64)
+            for k, vs in verifier_lists.items()
+            if any(v.flops for v in vs)
+        },
     )

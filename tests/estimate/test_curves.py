@@ -188,3 +188,34 @@ def test_vectorized_flops_function_gives_the_same_curve() -> None:
     )
     fast = compute_curve(first_finish(), pool, flops_fn=flops_from_config(TINY))
     np.testing.assert_allclose(fast.cost_flops, scalar.cost_flops, rtol=1e-12)
+
+
+def test_a_model_based_verifier_adds_its_flops_per_judged_sample() -> None:
+    base = synthetic_pool()
+    rng = np.random.default_rng(7)
+    per_verdict = rng.uniform(1e5, 3e5, size=(base.n_problems, base.n_samples))
+    pool = PoolArrays(
+        base.problem_ids,
+        base.correct,
+        base.answers,
+        base.completion_tokens,
+        base.prompt_tokens,
+        scores=base.scores,
+        accepted=base.accepted,
+        verifier_flops={"rm": per_verdict},
+    )
+    flops_fn = lambda p, c, n: generation_flops(TINY, p, c, n)  # noqa: E731
+    plain = compute_curve(best_of_n("rm"), base, flops_fn=flops_fn)
+    paid = compute_curve(best_of_n("rm"), pool, flops_fn=flops_fn)
+    # brute force: k samples judged, each at its problem's mean cost per verdict
+    expected = np.array([(k * per_verdict.mean(axis=1)).mean() for k in plain.ks])
+    np.testing.assert_allclose(paid.cost_flops - plain.cost_flops, expected, rtol=1e-12)
+    np.testing.assert_array_equal(paid.mean, plain.mean)
+    # a strategy that never reads the verifier pays nothing for it
+    voting = compute_curve(majority_vote(), pool, flops_fn=flops_fn)
+    np.testing.assert_array_equal(
+        voting.cost_flops, compute_curve(majority_vote(), base, flops_fn=flops_fn).cost_flops
+    )
+    # the view of the first n samples and a subset keep the verifier's costs
+    assert pool.first(4).verifier_flops["rm"].shape == (base.n_problems, 4)
+    assert pool.subset([2, 0]).verifier_flops["rm"][1, 0] == per_verdict[0, 0]

@@ -166,8 +166,43 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
     db.commit()
     db.close()
-    with pytest.raises(StoreError, match="schema version 99, expected 1"):
+    with pytest.raises(StoreError, match="schema version 99, expected 2"):
         SampleStore(path)
+
+
+def _make_version_1(path: Path) -> None:
+    """Rewrite a fresh store into the version-1 layout (verdicts without ``flops``)."""
+    with SampleStore(path) as s:
+        pool = s.pool(PROV)
+        s.put_samples(pool, rows("p", range(2)))
+        s.put_verdicts(pool, "v@1", {("p", 0): Verdict(True, 1.0, "7")})
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE verdicts DROP COLUMN flops")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+
+
+def test_version_1_store_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "samples.sqlite"
+    _make_version_1(path)
+    with SampleStore(path) as s:
+        pool = s.pool(PROV)
+        assert s.get_verdicts(pool, "v@1", [("p", 0)]) == {("p", 0): Verdict(True, 1.0, "7")}
+        s.put_verdicts(pool, "v@1", {("p", 1): Verdict(False, 0.2, None, flops=3e6)})
+        assert s.get_verdicts(pool, "v@1", [("p", 1)])[("p", 1)].flops == 3e6
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    db.close()
+
+
+def test_import_of_a_version_1_file(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    _make_version_1(old)
+    with SampleStore(tmp_path / "new.sqlite") as s:
+        assert s.import_from(old) == (2, 1)
+        verdict = s.get_verdicts(s.pool(PROV), "v@1", [("p", 0)])[("p", 0)]
+        assert verdict == Verdict(True, 1.0, "7", flops=0.0)
 
 
 def _writer(path: str, worker: int) -> None:
