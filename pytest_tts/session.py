@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import inspect
 import math
 import os
 import time
@@ -163,6 +164,7 @@ class Runtime:
         self.store: SampleStore | None = None
         self.backends: dict[tuple[str, str], Backend] = {}
         self.backend_errors: dict[tuple[str, str], TTSError] = {}
+        self.verifiers: dict[tuple[str, str], Any] = {}
         self.pools: dict[tuple[str, str, str], Pool] = {}
         self.judged: list[Judged] = []
         self.fill: FillReport | None = None
@@ -365,7 +367,7 @@ class Runtime:
                 pid = pool_id(self.store, pool.request)
                 problems = {p.id: p for p in pool.problems}
                 verdicts = {
-                    name: self._verdicts(pid, ref, samples, problems)
+                    name: self._verdicts(pid, ref, samples, problems, pool.base_dir)
                     for name, ref in pool.verifiers.items()
                 }
                 oracle = pool.spec.oracle
@@ -399,6 +401,7 @@ class Runtime:
         ref: VerifierRef,
         samples: list[Sample],
         problems: Mapping[str, Problem],
+        base_dir: Path,
     ) -> list[Verdict]:
         """Verdicts of one verifier on the pool, from the store where cached.
 
@@ -408,7 +411,7 @@ class Runtime:
         from pytest_tts.verifiers.cache import verify_cached
 
         assert self.store is not None
-        verifier = self.verifier(ref)
+        verifier = self.verifier(ref, base_dir)
         items = [(problems[s.problem_id], s) for s in samples]
         verdicts = verify_cached(verifier, self.store, pool_id, items)
         if len(verdicts) != len(items):
@@ -418,10 +421,23 @@ class Runtime:
 
     # -- plugin instances ----------------------------------------------------------------
 
-    def verifier(self, ref: VerifierRef) -> Any:
+    def verifier(self, ref: VerifierRef, base_dir: Path | None = None) -> Any:
+        """The verifier instance of ``ref``, one per call text and folder for the session.
+
+        Model-based verifiers (reward models, judges) hold an engine, so they are built
+        once and closed with the session. A factory with a ``base_dir`` parameter gets the
+        spec's folder (paths in the spec are relative to it, like a model's).
+        """
         call = ref.verifier
-        factory = self.registry.get("verifier", call.name)
-        return factory(*call.args, **dict(call.kwargs))
+        folder = base_dir if base_dir is not None else self.config.rootpath
+        key = (str(folder), call.text or repr(call))
+        if key not in self.verifiers:
+            factory = self.registry.get("verifier", call.name)
+            kwargs = dict(call.kwargs)
+            if _takes_base_dir(factory):
+                kwargs["base_dir"] = folder
+            self.verifiers[key] = factory(*call.args, **kwargs)
+        return self.verifiers[key]
 
     def strategy(self, call: PluginCall) -> Any:
         factory = self.registry.get("strategy", call.name)
@@ -458,8 +474,12 @@ class Runtime:
                     backend=backend,
                     problems=tuple(pool.problems),
                     sampling=pool.spec.sampling,
-                    oracle=self.verifier(pool.spec.oracle) if pool.spec.oracle else None,
-                    verifiers={n: self.verifier(r) for n, r in pool.verifiers.items()},
+                    oracle=(
+                        self.verifier(pool.spec.oracle, pool.base_dir) if pool.spec.oracle else None
+                    ),
+                    verifiers={
+                        n: self.verifier(r, pool.base_dir) for n, r in pool.verifiers.items()
+                    },
                     flops_fn=self._flops_fn(backend),
                     offline=self.offline,
                     ks=tuple(ks),
@@ -756,7 +776,8 @@ class Runtime:
         sampling = dataclasses.asdict(spec.sampling)
         sampling["extra"] = dict(spec.sampling.extra)
         verifiers = {
-            name: str(self.verifier(ref).identity()) for name, ref in sorted(pool.verifiers.items())
+            name: str(self.verifier(ref, pool.base_dir).identity())
+            for name, ref in sorted(pool.verifiers.items())
         }
         return Provenance(
             model_hash=str(prov.get("model_hash", prov.get("model", ""))),
@@ -861,6 +882,12 @@ class Runtime:
             with contextlib.suppress(Exception):
                 backend.close()
         self.backends.clear()
+        for verifier in self.verifiers.values():
+            close = getattr(verifier, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    close()
+        self.verifiers.clear()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -884,6 +911,13 @@ def _measures(expectation: Expectation) -> list[Measure]:
     if isinstance(check, (Threshold, Monotone, NoRegression)):
         return [check.measure]
     return []
+
+
+def _takes_base_dir(factory: Any) -> bool:
+    try:
+        return "base_dir" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_strategy(value: Any) -> bool:
