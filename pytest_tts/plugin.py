@@ -17,6 +17,10 @@ from pytest_tts.registry import Registry
 registry_key = pytest.StashKey[Registry]()
 # the session's pytest_tts.session.Runtime, created by the first expectation that runs
 runtime_key = pytest.StashKey[Any]()
+# on the xdist controller: the RunResults each finished worker sent (pytest_testnodedown)
+worker_results_key = pytest.StashKey[list[Any]]()
+# the workeroutput entry that carries a worker's results as JSON text
+WORKER_OUTPUT = "pytest_tts_results"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -85,10 +89,68 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return collect_file(file_path, parent)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker hands what it judged to the controller, which reports the whole run.
+    output = getattr(session.config, "workeroutput", None)
+    runtime = session.config.stash.get(runtime_key, None)
+    if output is None or runtime is None or not runtime.judged:
+        return
+    from pytest_tts.report.json_io import dumps
+
+    output[WORKER_OUTPUT] = dumps(runtime.results())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller: keep the results a finished worker sent."""
+    text = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+    if not text:
+        return
+    from pytest_tts.report.json_io import loads
+
+    config: pytest.Config = node.config
+    parts = config.stash.setdefault(worker_results_key, [])
+    parts.append(loads(text, source=f"results of xdist worker {getattr(node, 'gateway', node)}"))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    runtime = terminalreporter.config.stash.get(runtime_key, None)
+    config = terminalreporter.config
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller prints and writes for the whole run
+    parts = config.stash.get(worker_results_key, None)
+    if parts:
+        from pytest_tts.report.merge import merge_results
+
+        report_run(config, terminalreporter, merge_results(parts))
+        return
+    runtime = config.stash.get(runtime_key, None)
     if runtime is not None:
         runtime.terminal_summary(terminalreporter)
+
+
+def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results: Any) -> None:
+    """Print the pytest-tts summary of ``results`` (a ``RunResults``) and write the HTML
+    and JSON reports the options ask for."""
+    import importlib
+
+    from pytest_tts.report.summary import render_summary
+
+    reporter.write_sep("=", "pytest-tts summary")
+    reporter.write_line(render_summary(results, config.option.verbose))
+    for option, ini, writer in (
+        ("--tts-report", "tts_report", "pytest_tts.report.html:write_html"),
+        ("--tts-json", "tts_json", "pytest_tts.report.json_io:write_json"),
+    ):
+        target = config.getoption(option) or config.getini(ini)
+        if not target:
+            continue
+        module_name, _, attr = writer.partition(":")
+        path = Path(target)
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = getattr(importlib.import_module(module_name), attr)(results, path)
+        reporter.write_line(f"pytest-tts: wrote {written}")
 
 
 @pytest.hookimpl(trylast=True)

@@ -666,29 +666,10 @@ class Runtime:
         )
 
     def terminal_summary(self, reporter: Any) -> None:
-        from pytest_tts.report.summary import render_summary
+        from pytest_tts.plugin import report_run
 
-        if not self.judged:
-            return
-        results = self.results()
-        reporter.write_sep("=", "pytest-tts summary")
-        reporter.write_line(render_summary(results, reporter.config.option.verbose))
-        for option, ini, writer in (
-            ("--tts-report", "tts_report", "pytest_tts.report.html:write_html"),
-            ("--tts-json", "tts_json", "pytest_tts.report.json_io:write_json"),
-        ):
-            target = self.config.getoption(option) or self.config.getini(ini)
-            if not target:
-                continue
-            import importlib
-
-            module_name, _, attr = writer.partition(":")
-            path = Path(target)
-            if not path.is_absolute():
-                path = Path(self.config.invocation_params.dir) / path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            written = getattr(importlib.import_module(module_name), attr)(results, path)
-            reporter.write_line(f"pytest-tts: wrote {written}")
+        if self.judged:
+            report_run(self.config, reporter, self.results())
 
     def _gate(
         self,

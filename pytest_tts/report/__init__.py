@@ -5,6 +5,7 @@
   text (``failure``)
 - ``write_json``/``read_json``/``junit_properties``: JSON results and JUnit properties
   (``json_io``)
+- ``merge_results(parts)``: one run from the parts pytest-xdist workers judged (``merge``)
 - ``write_html(results, path)``: the self-contained HTML report (``html``; imports
   matplotlib when called, so it is not re-exported here)
 - ``TTSLexer``: the Pygments lexer for ``.tts`` files (``lexer``)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from pytest_tts.report.failure import render_failure
 from pytest_tts.report.json_io import junit_properties, read_json, write_json
+from pytest_tts.report.merge import merge_results
 from pytest_tts.report.results import (
     SCHEMA_VERSION,
     BaselineOverlay,
@@ -41,6 +43,7 @@ __all__ = [
     "RunResults",
     "SpecResult",
     "junit_properties",
+    "merge_results",
     "read_json",
     "render_failure",
     "render_summary",

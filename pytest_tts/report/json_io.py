@@ -31,27 +31,40 @@ def write_json(results: RunResults, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def read_json(path: str | os.PathLike[str]) -> RunResults:
-    """Read results written by ``write_json``; a clear ``ReportError`` when that fails."""
+def loads(text: str, *, source: str = "results text") -> RunResults:
+    """Results from the JSON text ``dumps`` wrote; a clear ``ReportError`` when that fails.
+
+    ``source`` names where the text came from in error messages.
+    """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = f"results file {os.fspath(path)!r} does not exist"
-        raise ReportError(msg) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        msg = f"results file {os.fspath(path)!r} is not readable JSON: {exc}"
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{source} is not readable JSON: {exc}"
         raise ReportError(msg) from None
     if not isinstance(data, dict) or "specs" not in data:
         msg = (
-            f"results file {os.fspath(path)!r} is not pytest-tts results: expected an object "
+            f"{source} is not pytest-tts results: expected an object "
             f"with 'schema_version' and 'specs', found {type(data).__name__}"
         )
         raise ReportError(msg)
     try:
         return RunResults.from_dict(data)
     except (TypeError, ValueError, KeyError) as exc:
-        msg = f"results file {os.fspath(path)!r} does not match the results schema: {exc}"
+        msg = f"{source} does not match the results schema: {exc}"
         raise ReportError(msg) from None
+
+
+def read_json(path: str | os.PathLike[str]) -> RunResults:
+    """Read results written by ``write_json``; a clear ``ReportError`` when that fails."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"results file {os.fspath(path)!r} does not exist"
+        raise ReportError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"results file {os.fspath(path)!r} is not readable JSON: {exc}"
+        raise ReportError(msg) from None
+    return loads(text, source=f"results file {os.fspath(path)!r}")
 
 
 def _prop_value(value: Any) -> str | int | float:
