@@ -51,6 +51,7 @@ def pytest_tts_register(registry: Registry) -> None:
     v = "pytest_tts.verifiers"
     registry.add_verifier("exact_match", f"{v}.exact:exact_match", "answer equals reference")
     registry.add_verifier("gym_score", f"{v}.gym:gym_score", "reasoning-gym's scorer, 1.0 only")
+    registry.add_verifier("judge", f"{v}.judge:judge", "an LLM judge through the backend")
     registry.add_verifier("last_digit", f"{v}.exact:last_digit", "last digit matches (imperfect)")
     registry.add_verifier("math_equivalence", f"{v}.math_equiv:math_equivalence", "math-verify")
     registry.add_verifier("step_check", f"{v}.steps:step_check", "arithmetic steps (process)")
