@@ -14,6 +14,7 @@ ids are ``"<file stem>-<row number>"``); ``meta`` lists fields to keep in ``Prob
 from __future__ import annotations
 
 import csv as csv_module
+import inspect
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,15 @@ from typing import Any
 from pytest_tts.errors import DatasetError
 from pytest_tts.sources.base import PathLike, Source, field, render, resolve, template_fields
 from pytest_tts.types import Problem
+
+
+def _with_option(
+    signature: inspect.Signature, option: inspect.Parameter, *, after: str
+) -> inspect.Signature:
+    """``signature`` with ``option`` inserted after the parameter named ``after``."""
+    params = list(signature.parameters.values())
+    at = [p.name for p in params].index(after) + 1
+    return signature.replace(parameters=[*params[:at], option, *params[at:]])
 
 
 class FileSource(Source):
@@ -87,6 +97,8 @@ class FileSource(Source):
 
 
 class JsonlSource(FileSource):
+    """A JSON Lines file, one object per line (the module docstring describes the options)."""
+
     name = "jsonl"
 
     def read(self) -> list[dict[str, Any]]:
@@ -110,7 +122,18 @@ class JsonlSource(FileSource):
 
 
 class CsvSource(FileSource):
+    """A CSV file with a header row; values are strings (``delimiter = ";"`` for others)."""
+
     name = "csv"
+    # The spec checker binds a spec's arguments to the factory's signature: FileSource's
+    # options, and the delimiter (``**options`` alone would hide their names).
+    __signature__ = _with_option(
+        inspect.signature(FileSource),
+        inspect.Parameter(
+            "delimiter", inspect.Parameter.KEYWORD_ONLY, default=",", annotation="str"
+        ),
+        after="meta",
+    )
 
     def __init__(self, path: PathLike, *, delimiter: str = ",", **options: Any) -> None:
         super().__init__(path, **options)
@@ -137,62 +160,10 @@ class CsvSource(FileSource):
             return rows
 
 
-def jsonl(
-    path: PathLike,
-    *,
-    prompt: str = "{question}",
-    answer: str = "answer",
-    id: str = "id",
-    meta: Sequence[str] | None = None,
-    limit: int | None = None,
-    shuffle: int | None = None,
-    chat: bool = False,
-    tokenizer: PathLike | None = None,
-    base_dir: PathLike | None = None,
-) -> JsonlSource:
-    """A JSON Lines file, one object per line (the module docstring describes the options)."""
-    return JsonlSource(
-        path,
-        prompt=prompt,
-        answer=answer,
-        id=id,
-        meta=meta,
-        limit=limit,
-        shuffle=shuffle,
-        chat=chat,
-        tokenizer=tokenizer,
-        base_dir=base_dir,
-    )
-
-
-def csv(
-    path: PathLike,
-    *,
-    prompt: str = "{question}",
-    answer: str = "answer",
-    id: str = "id",
-    meta: Sequence[str] | None = None,
-    delimiter: str = ",",
-    limit: int | None = None,
-    shuffle: int | None = None,
-    chat: bool = False,
-    tokenizer: PathLike | None = None,
-    base_dir: PathLike | None = None,
-) -> CsvSource:
-    """A CSV file with a header row; values are strings (``delimiter = ";"`` for others)."""
-    return CsvSource(
-        path,
-        prompt=prompt,
-        answer=answer,
-        id=id,
-        meta=meta,
-        delimiter=delimiter,
-        limit=limit,
-        shuffle=shuffle,
-        chat=chat,
-        tokenizer=tokenizer,
-        base_dir=base_dir,
-    )
+# The registered factories are the classes themselves (their signatures are the arguments a
+# spec may pass).
+jsonl = JsonlSource
+csv = CsvSource
 
 
 def _what_is(path: Path) -> str:

@@ -148,3 +148,37 @@ def test_sources_are_registered_lazily_with_the_documented_arguments() -> None:
         assert expected <= set(signature.parameters)
     jsonl_params = inspect.signature(jsonl).parameters
     assert {"path", "answer", "id", "meta"} <= set(jsonl_params)
+
+
+def test_the_spec_checker_binds_csv_and_jsonl_arguments_by_name(tmp_path: Path) -> None:
+    from pytest_tts import builtins
+    from pytest_tts.dsl.checker import load_spec_file
+    from pytest_tts.errors import SpecCheckError
+
+    registry = Registry()
+    builtins.pytest_tts_register(registry)
+    spec = tmp_path / "s.tts"
+    body = """
+model m = replay("s.jsonl")
+dataset a = csv("a.csv", delimiter = ";", prompt = "{q}", limit = 3)
+dataset b = jsonl("b.jsonl", answer = "a", shuffle = 1)
+verifier exact = exact_match()
+spec "s" { model m
+    dataset DATA
+    sample n = 2
+    oracle exact
+    expect coverage >= 0.5 at n = 2 }
+"""
+    for name in ("a", "b"):
+        spec.write_text(body.replace("DATA", name), encoding="utf-8")
+        checked = load_spec_file(spec, registry)
+        assert checked.specs[0].dataset.name == name
+    spec.write_text(body.replace("delimiter", "delimitr").replace("DATA", "a"), encoding="utf-8")
+    with pytest.raises(SpecCheckError) as info:
+        load_spec_file(spec, registry)
+    assert "delimitr" in info.value.rendered
+    assert "did you mean 'delimiter'?" in info.value.rendered
+    # jsonl has no delimiter: the checker says so instead of failing at load time
+    spec.write_text(body.replace("shuffle = 1", 'delimiter = ";"').replace("DATA", "b"))
+    with pytest.raises(SpecCheckError, match="delimiter"):
+        load_spec_file(spec, registry)
