@@ -47,9 +47,16 @@ _NEUTRAL_ARGS = frozenset(
         "tensor_parallel_size",
         "pipeline_parallel_size",
         "kv_cache_memory_bytes",
+        "use_tqdm_on_load",
     }
 )
-_DEFAULT_ARGS: dict[str, Any] = {"enable_prefix_caching": True, "disable_log_stats": True}
+# use_tqdm_on_load: vLLM's own switch (``--use-tqdm-on-load``) for the "Loading safetensors
+# checkpoint shards" progress bars its engine process prints on every start.
+_DEFAULT_ARGS: dict[str, Any] = {
+    "enable_prefix_caching": True,
+    "disable_log_stats": True,
+    "use_tqdm_on_load": False,
+}
 CPU_BATCHED_TOKENS = 16384
 
 _ENGINES: dict[tuple[str, str], Any] = {}

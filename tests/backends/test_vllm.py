@@ -99,3 +99,12 @@ def test_one_engine_per_model_and_arguments(vllm_backend: Any, tiny_model_dir: P
     assert twin.engine() is vllm_backend.engine()
     other = vllm(str(tiny_model_dir), dtype="float32", max_model_len=48)
     assert not other.started
+
+
+def test_engine_start_prints_no_weight_loading_bars_unless_asked(tiny_model_dir: Path) -> None:
+    quiet = vllm(str(tiny_model_dir), dtype="float32")
+    assert quiet.engine_args["use_tqdm_on_load"] is False
+    loud = vllm(str(tiny_model_dir), dtype="float32", use_tqdm_on_load=True)
+    assert loud.engine_args["use_tqdm_on_load"] is True
+    # the switch changes nothing that is generated: both share provenance, pools and baselines
+    assert quiet.provenance() == loud.provenance()
