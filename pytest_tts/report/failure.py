@@ -111,13 +111,19 @@ def elide(
 ) -> list[Mapping[str, Any] | str]:
     """``rows`` with long runs of uninteresting rows replaced by a line saying what was left
     out (``… 40 passing rows not shown …``). Tables of at most ``limit`` rows come back
-    whole; so does a gap of a single row, which its line would not shorten."""
+    whole; so does a gap of a single row, which its line would not shorten. When the key
+    rows and their neighbours would pass ``limit``, fewer neighbours are shown (down to
+    none: every key row is always shown)."""
     if len(rows) <= limit:
         return list(rows)
-    keep = [False] * len(rows)
-    for i in key_rows(rows):
-        for j in range(max(i - neighbours, 0), min(i + neighbours + 1, len(rows))):
-            keep[j] = True
+    keys = key_rows(rows)
+    for width in range(neighbours, -1, -1):
+        keep = [False] * len(rows)
+        for i in keys:
+            for j in range(max(i - width, 0), min(i + width + 1, len(rows))):
+                keep[j] = True
+        if sum(keep) <= limit:
+            break
     out: list[Mapping[str, Any] | str] = []
     i = 0
     while i < len(rows):

@@ -140,3 +140,16 @@ def test_without_key_rows_the_ends_are_kept() -> None:
     rows = [{"k": k, "accuracy": 0.5} for k in range(1, 31)]
     shown = elide(rows, limit=10, neighbours=2)
     assert shown == [*rows[:3], "… 24 rows not shown …", *rows[-3:]]
+
+
+def test_many_key_rows_get_fewer_neighbours() -> None:
+    verdicts = ["holds"] * 40
+    for i in (3, 9, 15, 21, 27, 33):
+        verdicts[i] = "fails"
+    rows = _rows(verdicts)
+    # two neighbours each would keep 30 rows; one each keeps 18 (> 16): none are kept
+    shown = elide(rows, limit=16, neighbours=2)
+    kept = [r["k"] for r in shown if isinstance(r, dict)]
+    assert kept == [4, 10, 16, 22, 28, 34]
+    assert shown[0] == "… 3 passing rows not shown …"
+    assert shown[-1] == "… 6 passing rows not shown …"
