@@ -40,32 +40,15 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     rows = [{"question": "1+2", "answer": "3"}, {"question": "4+4", "answer": "8"}]
     (pytester.path / "data").mkdir()
     (pytester.path / "data" / "sums.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    slow = pytester.path / "specs" / "slow"
-    slow.mkdir(parents=True)
-    (slow / "smol.tts").write_text(
-        SPEC.format(
-            model="../../models/smollm2-135m-instruct",
-            data="../../data/sums.jsonl",
-            name="slow on the scripted model",
-            tags="tags slow",
-        )
-    )
-    (slow / "typo.tts").write_text(
-        SPEC.format(
-            model="../../models/smollm2-135m-instruc",
-            data="../../data/sums.jsonl",
-            name="slow on a mistyped model",
-            tags="tags slow",
-        )
-    )
-    (pytester.path / "specs" / "plain.tts").write_text(
-        SPEC.format(
-            model="../models/smollm2-135m-instruct",
-            data="../data/sums.jsonl",
-            name="not slow on the scripted model",
-            tags="",
-        )
-    )
+    for file, model, name, tags in (
+        ("specs/slow/smol.tts", "../../models/smollm2-135m-instruct", "scripted", "tags slow"),
+        ("specs/slow/typo.tts", "../../models/smollm2-135m-instruc", "mistyped", "tags slow"),
+        ("specs/plain.tts", "../models/smollm2-135m-instruct", "not slow", ""),
+    ):
+        path = pytester.path / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pytester.path / "data" / "sums.jsonl"
+        path.write_text(SPEC.format(model=model, data=data, name=name, tags=tags))
     return pytester
 
 
