@@ -168,6 +168,8 @@ class Runtime:
         self.pools: dict[tuple[str, str, str], Pool] = {}
         self.judged: list[Judged] = []
         self.fill: FillReport | None = None
+        # step-wise searches' counters (their continuations are in no pool's counts)
+        self.searched: list[Any] = []
         self.started = time.time()
         # vLLM logs engine start-up at INFO and hardware advice at WARNING; a test run wants
         # errors only. An explicit VLLM_LOGGING_LEVEL in the environment wins.
@@ -488,6 +490,7 @@ class Runtime:
                 )
                 with self.live_output():
                     pool.curves[key] = strategy.search_curve(context)
+                self.searched.append(getattr(strategy, "stats", None))
             else:
                 pool.curves[key] = compute_curve(
                     strategy, pool.arrays, ks, flops_fn=self._flops_fn(backend)
@@ -670,6 +673,11 @@ class Runtime:
 
         if self.judged:
             report_run(self.config, reporter, self.results())
+            searched = [s for s in self.searched if s is not None]
+            if searched and self.config.option.verbose > -2:
+                from pytest_tts.report.summary import SearchCounts, search_line
+
+                reporter.write_line(search_line(SearchCounts.total(searched)))
 
     def _gate(
         self,

@@ -8,6 +8,10 @@ expectation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
 from tabulate import tabulate
 
 from pytest_tts.report.fmt import count, si
@@ -40,6 +44,33 @@ def total_line(results: RunResults) -> str:
         f"{n_exp} expectation{'s' * (n_exp != 1)} ({_outcomes(counts)}); "
         f"samples {count(generated)} generated, {count(reused)} reused; "
         f"{si(tokens)} tokens, {si(flops)} FLOPs"
+    )
+
+
+@dataclass(frozen=True)
+class SearchCounts:
+    """What step-wise search strategies did in a run: step continuations generated or read
+    from the store, engine rounds, and verdicts on paths computed or read from the store."""
+
+    generated: int = 0
+    reused: int = 0
+    rounds: int = 0
+    verified: int = 0
+    verdicts: int = 0
+
+    @classmethod
+    def total(cls, stats: Iterable[Any]) -> SearchCounts:
+        """The sum of search strategies' ``stats`` (fields they lack count as 0)."""
+        stats = list(stats)
+        return cls(**{f.name: sum(int(getattr(s, f.name, 0)) for s in stats) for f in fields(cls)})
+
+
+def search_line(counts: SearchCounts) -> str:
+    """One line for the run's step-wise searches (their generations are in no pool's count)."""
+    return (
+        f"pytest-tts search: step continuations {count(counts.generated)} generated, "
+        f"{count(counts.reused)} reused in {count(counts.rounds)} rounds; verdicts "
+        f"{count(counts.verified)} computed, {count(counts.verdicts - counts.verified)} cached"
     )
 
 

@@ -8,6 +8,11 @@ the sample store like a sample (so a re-run generates nothing) and honours
 ``--tts-offline``. The session runs a strategy that has ``search_curve(context)`` this way
 (see :class:`pytest_tts.session.SearchContext`).
 
+The process verifier's verdicts on partial paths, and the oracle's on final answers, are
+cached in the store too, under the continuation that ends each path: a warm re-run calls
+no verifier.
+
 ``beam.py`` holds beam search and lookahead search, ``particles.py`` particle filtering,
-``common.py`` the step sampler, cost accounting and curve building they share.
+``common.py`` what they share: the round loop, the step sampler, cached verdicts, cost
+accounting and curve building.
 """

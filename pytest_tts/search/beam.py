@@ -37,33 +37,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from pytest_tts.errors import EstimationError
-from pytest_tts.estimate.curves import Curve
-from pytest_tts.search.common import (
-    AGGREGATES,
-    RunCost,
-    SamplerStats,
-    StepSampler,
-    aggregate,
-    check_prefix_cost,
-    prm_of,
-    score_paths,
-    search_curve_from,
-    widths_up_to,
-)
+from pytest_tts.search.common import Draw, Path, RunCost, Searcher, StepSearch, aggregate
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
-
-
-@dataclass
-class Path:
-    """A completion so far, its aggregated verifier score, and whether it is finished."""
-
-    text: str
-    score: float = 0.0
-    finished: bool = False
 
 
 @dataclass
@@ -86,15 +63,16 @@ class _Run:
         return bool(self.open)
 
     def answer(self) -> Path:
-        pool = self.done or self.open
+        # out of rounds, open beams end where they are
+        pool = self.done + self.open
         best = max(range(len(pool)), key=lambda i: (pool[i].score, -i))
         return pool[best]
 
 
-class BeamSearch:
+class BeamSearch(StepSearch):
     """A search strategy: the session calls :meth:`search_curve` (see the module doc)."""
 
-    requires: frozenset[str] = frozenset()
+    name = "beam_search"
 
     def __init__(
         self,
@@ -112,121 +90,61 @@ class BeamSearch:
         if not isinstance(lookahead, int) or isinstance(lookahead, bool) or lookahead < 0:
             msg = f"beam_search: lookahead must be a non-negative integer, got {lookahead!r}"
             raise EstimationError(msg)
-        for label, value in (
-            ("width", width),
-            ("expansions", expansions),
-            ("max_steps", max_steps),
-            ("step_tokens", step_tokens),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                msg = f"beam_search: {label} must be a positive integer, got {value!r}"
-                raise EstimationError(msg)
-        if not delimiter:
-            msg = "beam_search: delimiter must be a non-empty string"
-            raise EstimationError(msg)
-        if aggregate not in AGGREGATES:
-            msg = (
-                f"beam_search: aggregate must be one of {', '.join(AGGREGATES)}, got {aggregate!r}"
-            )
-            raise EstimationError(msg)
-        self.prm = prm
+        super().__init__(
+            prm,
+            width,
+            delimiter=delimiter,
+            max_steps=max_steps,
+            step_tokens=step_tokens,
+            aggregate=aggregate,
+            prefix_cost=prefix_cost,
+            counts=(("width", width), ("expansions", expansions)),
+        )
         self.width = width
         self.expansions = expansions
-        self.delimiter = delimiter
-        self.max_steps = max_steps
-        self.step_tokens = step_tokens
-        self.aggregate = aggregate
-        check_prefix_cost(prefix_cost, "beam_search")
-        self.prefix_cost = prefix_cost
         self.lookahead = lookahead
-        self.text = f"beam_search(prm = {prm}, width = {width}, expansions = {expansions})"
+        text = f"beam_search(prm = {prm}, width = {width}, expansions = {expansions})"
         if lookahead:
-            self.text = (
+            text = (
                 f"lookahead_search(prm = {prm}, width = {width}, expansions = {expansions}, "
                 f"lookahead = {lookahead})"
             )
-        self.stats = SamplerStats()
-        # what each (problem, budget) run spent, from the last search_curve (for reports)
-        self.costs: list[list[RunCost]] = []
+        self.text = self.named(text)
 
-        if prefix_cost != "full":
-            self.text = self.text[:-1] + f', prefix_cost = "{prefix_cost}")'
+    def new_run(self, problem: Problem, budget: int, context: Any) -> _Run:
+        return _Run(problem, budget)
 
-    def __repr__(self) -> str:
-        return f"<strategy {self.text}>"
+    def samples_at(self, budget: int) -> float:
+        return float(budget * self.expansions)
 
-    def search_curve(self, context: Any) -> Curve:
-        """Run the search at every width for every problem; one engine call per round."""
-        if context.oracle is None:
-            msg = f"{self.text} needs the spec's oracle to judge its answers"
-            raise EstimationError(msg)
-        prm = prm_of(context, self.prm, "beam_search")
-        widths = widths_up_to(self.width)
-        problems = list(context.problems)
-        runs = [[_Run(p, w) for w in widths] for p in problems]
-        sampler = StepSampler(
-            context, self.delimiter, self.step_tokens, label=f"{context.label} {self.text}"
-        )
-        flat = [run for row in runs for run in row]
-        for _ in range(self.max_steps):
-            active = [run for run in flat if run.active]
-            if not active:
-                break
-            self._round(active, sampler, prm, context.flops_fn)
-        for run in flat:  # out of rounds: open beams end where they are
-            run.done.extend(run.open)
-            run.open = []
-        finals = [(run.problem, run.answer().text) for run in flat]
-        verdicts = score_paths(context.oracle, finals, "oracle")
-        correct = np.array([1.0 if v.accepted else 0.0 for v in verdicts]).reshape(
-            len(problems), len(widths)
-        )
-        self.stats = sampler.stats
-        self.costs = [[run.cost for run in row] for row in runs]
-        return search_curve_from(
-            self.text,
-            [p.id for p in problems],
-            widths,
-            correct,
-            [[run.cost for run in row] for row in runs],
-            [float(w * self.expansions) for w in widths],
-            confidence=context.confidence,
-            prefix_cost=self.prefix_cost,
-        )
-
-    def _round(self, runs: list[_Run], sampler: StepSampler, prm: Any, flops_fn: Any) -> None:
-        # two runs (widths) that share a prefix draw from the same continuations: the
-        # larger ask covers the smaller, so ask each prefix for the most any run needs
-        need: dict[str, int] = {}
-        per_run: list[Counter[str]] = []
+    def step(self, runs: list[_Run], search: Searcher) -> None:
+        wants: list[Counter[str]] = []
         for run in runs:
             counts: Counter[str] = Counter()
             for path in run.open:
                 counts[path.text] += self.expansions
-            per_run.append(counts)
-            for text, n in counts.items():
-                key = run.problem.prompt + text
-                need[key] = max(need.get(key, 0), n)
-        continuations = sampler.expand(need)
-        candidates: list[list[Path]] = []
-        items: list[tuple[Problem, str]] = []
-        for run, counts in zip(runs, per_run, strict=True):
-            mine: list[Path] = []
-            for text, n in counts.items():
-                samples = continuations[run.problem.prompt + text][:n]
-                run.cost.add(samples, flops_fn, seen_prefix=bool(text))
-                for sample in samples:
-                    step = sample.text
-                    closed = not step.endswith(self.delimiter)
-                    mine.append(Path(text + step, finished=closed))
-            candidates.append(mine)
-        scored = self._rollouts(runs, candidates, sampler, flops_fn)
-        for run, mine, texts in zip(runs, candidates, scored, strict=True):
-            items.extend((run.problem, texts[path.text]) for path in mine)
-        verdicts = iter(score_paths(prm, items, self.prm))
-        for run, mine in zip(runs, candidates, strict=True):
-            for path in mine:
-                path.score = aggregate(next(verdicts).step_scores, self.aggregate)
+            wants.append(counts)
+        candidates = [
+            [
+                Path(
+                    text + d.sample.text,
+                    finished=not d.sample.text.endswith(self.delimiter),
+                    draw=d,
+                )
+                for text, draws in mine.items()
+                for d in draws
+            ]
+            for mine in search.draw(runs, wants)
+        ]
+        rolled = self._rollouts(runs, candidates, search)
+        scored = [
+            [rolled_i.get(path.text, path.ended()) for path in mine]
+            for mine, rolled_i in zip(candidates, rolled, strict=True)
+        ]
+        verdicts = search.score(runs, scored)
+        for run, mine, got in zip(runs, candidates, verdicts, strict=True):
+            for path, verdict in zip(mine, got, strict=True):
+                path.score = aggregate(verdict.step_scores, self.aggregate)
             keep = run.width - len(run.done)
             order = sorted(range(len(mine)), key=lambda i: (-mine[i].score, i))[:keep]
             kept = [mine[i] for i in order]
@@ -235,39 +153,36 @@ class BeamSearch:
             run.rounds += 1
 
     def _rollouts(
-        self,
-        runs: list[_Run],
-        candidates: list[list[Path]],
-        sampler: StepSampler,
-        flops_fn: Any,
-    ) -> list[dict[str, str]]:
-        """The text each candidate is scored on: itself, or its ``lookahead``-step rollout.
+        self, runs: list[_Run], candidates: list[list[Path]], search: Searcher
+    ) -> list[dict[str, Draw]]:
+        """The draw each open candidate is scored at: the last step of its ``lookahead``-step
+        rollout (none without lookahead: a candidate is scored at its own draw).
 
         A rollout draws one continuation per step (sample 0 of its prefix, at the spec's
         temperature), in one engine call per depth for every run; identical candidates of a
         run share one rollout, and its cost is the run's.
         """
-        scored = [{path.text: path.text for path in mine} for mine in candidates]
+        ends: list[dict[str, Draw]] = [{} for _ in runs]
         if not self.lookahead:
-            return scored
-        open_texts = [{path.text for path in mine if not path.finished} for mine in candidates]
+            return ends
+        texts = [{p.text: p.text for p in mine if not p.finished} for mine in candidates]
+        opened = [set(t) for t in texts]
         for _ in range(self.lookahead):
-            need = {
-                run.problem.prompt + texts[t]: 1
-                for run, texts, opened in zip(runs, scored, open_texts, strict=True)
-                for t in opened
-            }
-            if not need:
+            if not any(opened):
                 break
-            continuations = sampler.expand(need)
-            for run, texts, opened in zip(runs, scored, open_texts, strict=True):
-                for t in sorted(opened):
-                    sample = continuations[run.problem.prompt + texts[t]][0]
-                    run.cost.add([sample], flops_fn, seen_prefix=True)
-                    texts[t] += sample.text
-                    if not sample.text.endswith(self.delimiter):
-                        opened.discard(t)
-        return scored
+            wants = [
+                {rollout[t]: 1 for t in sorted(still)}
+                for rollout, still in zip(texts, opened, strict=True)
+            ]
+            drawn = search.draw(runs, wants)
+            for rollout, still, mine, end in zip(texts, opened, drawn, ends, strict=True):
+                for t in sorted(still):
+                    d = mine[rollout[t]][0]
+                    end[t] = d
+                    rollout[t] += d.sample.text
+                    if not d.sample.text.endswith(self.delimiter):
+                        still.discard(t)
+        return ends
 
 
 def beam_search(

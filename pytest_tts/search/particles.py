@@ -33,28 +33,11 @@ from typing import Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.estimate.curves import Curve
-from pytest_tts.search.common import (
-    AGGREGATES,
-    RunCost,
-    SamplerStats,
-    StepSampler,
-    aggregate,
-    check_prefix_cost,
-    prm_of,
-    score_paths,
-    search_curve_from,
-    widths_up_to,
-)
+from pytest_tts.search.common import Path, RunCost, Searcher, StepSearch, aggregate
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
 
-
-@dataclass
-class Particle:
-    text: str
-    score: float = 0.0
-    finished: bool = False
+Particle = Path
 
 
 @dataclass
@@ -79,10 +62,10 @@ class _Run:
         return pool[best]
 
 
-class ParticleFilter:
+class ParticleFilter(StepSearch):
     """A search strategy: the session calls :meth:`search_curve` (see the module doc)."""
 
-    requires: frozenset[str] = frozenset()
+    name = "particle_filter"
 
     def __init__(
         self,
@@ -96,115 +79,55 @@ class ParticleFilter:
         aggregate: str = "min",
         prefix_cost: str = "full",
     ) -> None:
-        for label, value in (
-            ("particles", particles),
-            ("max_steps", max_steps),
-            ("step_tokens", step_tokens),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                msg = f"particle_filter: {label} must be a positive integer, got {value!r}"
-                raise EstimationError(msg)
+        super().__init__(
+            prm,
+            particles,
+            delimiter=delimiter,
+            max_steps=max_steps,
+            step_tokens=step_tokens,
+            aggregate=aggregate,
+            prefix_cost=prefix_cost,
+            counts=(("particles", particles),),
+        )
         if not float(temperature) > 0:
             msg = f"particle_filter: temperature must be positive, got {temperature!r}"
             raise EstimationError(msg)
-        if aggregate not in AGGREGATES:
-            msg = (
-                f"particle_filter: aggregate must be one of {', '.join(AGGREGATES)}, "
-                f"got {aggregate!r}"
-            )
-            raise EstimationError(msg)
-        self.prm = prm
         self.particles = particles
         self.temperature = float(temperature)
-        self.delimiter = delimiter
-        self.max_steps = max_steps
-        self.step_tokens = step_tokens
-        self.aggregate = aggregate
-        check_prefix_cost(prefix_cost, "particle_filter")
-        self.prefix_cost = prefix_cost
-        self.text = f"particle_filter(prm = {prm}, particles = {particles})"
-        self.stats = SamplerStats()
-        # what each (problem, budget) run spent, from the last search_curve (for reports)
-        self.costs: list[list[RunCost]] = []
+        self.text = self.named(f"particle_filter(prm = {prm}, particles = {particles})")
 
-        if prefix_cost != "full":
-            self.text = self.text[:-1] + f', prefix_cost = "{prefix_cost}")'
+    def new_run(self, problem: Problem, budget: int, context: Any) -> _Run:
+        return _Run(problem, budget, _rng(int(context.sampling.seed), problem.prompt, budget))
 
-    def __repr__(self) -> str:
-        return f"<strategy {self.text}>"
+    def samples_at(self, budget: int) -> float:
+        return float(budget)
 
-    def search_curve(self, context: Any) -> Curve:
-        if context.oracle is None:
-            msg = f"{self.text} needs the spec's oracle to judge its answers"
-            raise EstimationError(msg)
-        prm = prm_of(context, self.prm, "particle_filter")
-        counts = widths_up_to(self.particles)
-        problems = list(context.problems)
-        seed = int(context.sampling.seed)
-        runs = [[_Run(p, n, _rng(seed, p.prompt, n)) for n in counts] for p in problems]
-        sampler = StepSampler(
-            context, self.delimiter, self.step_tokens, label=f"{context.label} {self.text}"
-        )
-        flat = [run for row in runs for run in row]
-        for _ in range(self.max_steps):
-            active = [run for run in flat if run.active]
-            if not active:
-                break
-            self._round(active, sampler, prm, context.flops_fn)
-        finals = [(run.problem, run.answer().text) for run in flat]
-        verdicts = score_paths(context.oracle, finals, "oracle")
-        correct = np.array([1.0 if v.accepted else 0.0 for v in verdicts]).reshape(
-            len(problems), len(counts)
-        )
-        self.stats = sampler.stats
-        self.costs = [[run.cost for run in row] for row in runs]
-        return search_curve_from(
-            self.text,
-            [p.id for p in problems],
-            counts,
-            correct,
-            [[run.cost for run in row] for row in runs],
-            [float(n) for n in counts],
-            confidence=context.confidence,
-            prefix_cost=self.prefix_cost,
-        )
-
-    def _round(self, runs: list[_Run], sampler: StepSampler, prm: Any, flops_fn: Any) -> None:
-        need: dict[str, int] = {}
-        per_run: list[Counter[str]] = []
-        for run in runs:
-            wants = Counter(p.text for p in run.particles if not p.finished)
-            per_run.append(wants)
-            for text, n in wants.items():
-                key = run.problem.prompt + text
-                need[key] = max(need.get(key, 0), n)
-        continuations = sampler.expand(need)
-        items: list[tuple[Problem, str]] = []
+    def step(self, runs: list[_Run], search: Searcher) -> None:
+        wants = [Counter(p.text for p in run.particles if not p.finished) for run in runs]
         moved: list[list[Particle]] = []
-        for run, wants in zip(runs, per_run, strict=True):
-            drawn: dict[str, list[str]] = {}
-            for text, n in wants.items():
-                samples = continuations[run.problem.prompt + text][:n]
-                run.cost.add(samples, flops_fn, seen_prefix=bool(text))
-                drawn[text] = [s.text for s in samples]
+        for run, mine in zip(runs, search.draw(runs, wants), strict=True):
+            queues = {text: list(draws) for text, draws in mine.items()}
             new: list[Particle] = []
             for p in run.particles:
                 if p.finished:
                     new.append(p)
                     continue
-                step = drawn[p.text].pop(0)
-                new.append(Particle(p.text + step, finished=not step.endswith(self.delimiter)))
+                d = queues[p.text].pop(0)
+                step = d.sample.text
+                new.append(
+                    Particle(p.text + step, finished=not step.endswith(self.delimiter), draw=d)
+                )
             moved.append(new)
-            items.extend((run.problem, p.text) for p in new)
-        verdicts = iter(score_paths(prm, items, self.prm))
-        for run, new in zip(runs, moved, strict=True):
-            for p in new:
-                p.score = aggregate(next(verdicts).step_scores, self.aggregate)
+        verdicts = search.score(runs, [[p.ended() for p in new] for new in moved])
+        for run, new, got in zip(runs, moved, verdicts, strict=True):
+            for p, verdict in zip(new, got, strict=True):
+                p.score = aggregate(verdict.step_scores, self.aggregate)
             scores = np.array([p.score for p in new])
             weights = np.exp((scores - scores.max()) / self.temperature)
             picks = run.rng.choice(len(new), size=run.count, p=weights / weights.sum())
             run.particles = [
-                Particle(new[i].text, new[i].score, new[i].finished) for i in sorted(picks)
+                Particle(new[i].text, new[i].score, new[i].finished, new[i].draw)
+                for i in sorted(picks)
             ]
 
 

@@ -123,3 +123,33 @@ def test_offline_search_without_its_continuations_fails_clearly(
     )
     result.assert_outcomes(failed=5)
     result.stdout.fnmatch_lines(["*--tts-offline*"])
+
+
+def test_the_summary_counts_search_continuations_and_verdicts(project: pytest.Pytester) -> None:
+    import re
+
+    cache = project.path / "cache"
+    line = re.compile(
+        r"pytest-tts search: step continuations ([\d,]+) generated, ([\d,]+) reused in "
+        r"([\d,]+) rounds; verdicts ([\d,]+) computed, ([\d,]+) cached"
+    )
+
+    def counts(result: pytest.RunResult) -> list[int]:
+        found = [m for m in map(line.search, result.outlines) if m is not None]
+        assert len(found) == 1, result.outlines
+        return [int(g.replace(",", "")) for g in found[0].groups()]
+
+    first = project.runpytest_subprocess("-p", "no:cacheprovider", f"--tts-cache-dir={cache}")
+    first.assert_outcomes(passed=5)
+    generated, reused, rounds, computed, _ = counts(first)
+    assert generated > 0
+    assert rounds > 0
+    assert computed > 0
+    # the pool line still counts full samples only: 4 problems x n = 4
+    first.stdout.fnmatch_lines(["*samples 16 generated, 0 reused*"])
+    second = project.runpytest_subprocess("-p", "no:cacheprovider", f"--tts-cache-dir={cache}")
+    second.assert_outcomes(passed=5)
+    # warm: every continuation and every verdict comes from the store
+    warm = counts(second)
+    assert warm[:4] == [0, generated + reused, rounds, 0]
+    assert warm[4] >= computed
