@@ -31,12 +31,13 @@ def first_problems(count: int) -> tuple[Problem, ...]:
 
 
 def test_beam_search_on_the_bundled_model_is_accurate_and_cached(
-    vllm_backend: Any, tiny_model_dir: Path, tmp_path: Path
+    vllm_backend: Any, tiny_model_dir: Path, tmp_path: Path, counting: Any
 ) -> None:
     if tiny_model_dir != ROOT / "models" / "tiny-arith":
         pytest.skip("needs the trained models/tiny-arith (accuracy is asserted)")
     config = vllm_backend.model_config()
     problems = first_problems(10)
+    prm, oracle = counting(step_check()), counting(exact_match(extract="last_number"))
     # 10 problems x (1 + 2 beams) x 2 expansions of <= 45-token prefixes stay within the
     # engine's default per-step token budget, so no prompt is split (see bench/search.py)
     with SampleStore.in_dir(tmp_path) as store:
@@ -45,8 +46,8 @@ def test_beam_search_on_the_bundled_model_is_accurate_and_cached(
             backend=vllm_backend,
             problems=problems,
             sampling=Sampling(n=4, temperature=1.0, max_tokens=40, seed=0),
-            oracle=exact_match(extract="last_number"),
-            verifiers={"steps": step_check()},
+            oracle=oracle,
+            verifiers={"steps": prm},
             flops_fn=lambda p, c, k: generation_flops(config, p, c, k),
             offline=False,
             ks=(1, 2, 3, 4),
@@ -69,9 +70,17 @@ def test_beam_search_on_the_bundled_model_is_accurate_and_cached(
         assert curve.cost_tokens[1] > curve.cost_tokens[0]
         assert curve.cost_flops[1] > curve.cost_flops[0]
 
+        # every drawn step's path was scored once, and the final answers judged
+        assert prm.items == first.stats.generated
+        assert oracle.calls == 1
+        verify_calls = (prm.calls, oracle.calls)
+
         again = beam_search("steps", width=2, expansions=2)
         rerun = again.search_curve(context)
         assert again.stats.generated == 0
+        # a warm re-run reads every verdict from the store: no verifier runs
+        assert (prm.calls, oracle.calls) == verify_calls
+        assert again.stats.verified == 0
         assert again.stats.reused == first.stats.generated + first.stats.reused
         np.testing.assert_array_equal(rerun.per_problem, curve.per_problem)
         np.testing.assert_array_equal(rerun.cost_flops, curve.cost_flops)
