@@ -166,3 +166,19 @@ def test_a_model_based_verifiers_flops_are_the_searchs_cost(
             [s for _, s in sums]
         )
         assert filtered.cost_flops[j] == pytest.approx(np.mean([g + s for g, s in sums]))
+
+
+def test_a_verifier_that_loses_verdicts_fails_clearly(store: SampleStore) -> None:
+    from pytest_tts.errors import VerifierError
+
+    class Lossy:
+        def identity(self) -> str:
+            return "lossy@1()"
+
+        def verify(self, items: Any) -> list[Any]:
+            return step_check().verify(items)[:-1]
+
+    backend = StepBackend(right=lambda i: True)
+    ctx = context(store, backend, Lossy(), exact_match(extract="last_number"))
+    with pytest.raises(VerifierError, match=r"verifier steps returned 5 verdicts for 6 paths"):
+        beam_search(prm="steps", width=1, expansions=2).search_curve(ctx)
