@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.search.common import Draw, Path, RunCost, Searcher, StepSearch, aggregate
+from pytest_tts.search.common import Draw, Path, RunCost, Searcher, StepSearch, path_score
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
 
@@ -144,7 +144,7 @@ class BeamSearch(StepSearch):
         verdicts = search.score(runs, scored)
         for run, mine, got in zip(runs, candidates, verdicts, strict=True):
             for path, verdict in zip(mine, got, strict=True):
-                path.score = aggregate(verdict.step_scores, self.aggregate)
+                path.score = path_score(verdict, self.aggregate)
             keep = run.width - len(run.done)
             order = sorted(range(len(mine)), key=lambda i: (-mine[i].score, i))[:keep]
             kept = [mine[i] for i in order]

@@ -65,6 +65,18 @@ def check_prefix_cost(prefix_cost: str, strategy: str) -> None:
         raise EstimationError(msg)
 
 
+def path_score(verdict: Verdict, how: str) -> float:
+    """The score of a (partial) path from a verifier's verdict on it.
+
+    A process verifier's per-step scores are aggregated (:func:`aggregate`); an outcome
+    verifier (a reward model, a judge: no ``step_scores``) scores the path as a whole, so
+    its ``score`` is the path's value whatever ``how`` says.
+    """
+    if verdict.step_scores is None:
+        return float(verdict.score)
+    return aggregate(verdict.step_scores, how)
+
+
 def aggregate(step_scores: Sequence[float] | None, how: str) -> float:
     """One score for a path from its per-step scores (``min``, ``product``, ``mean``, ``last``).
 

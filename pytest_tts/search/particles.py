@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.search.common import Path, RunCost, Searcher, StepSearch, aggregate
+from pytest_tts.search.common import Path, RunCost, Searcher, StepSearch, path_score
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
 
@@ -121,7 +121,7 @@ class ParticleFilter(StepSearch):
         verdicts = search.score(runs, [[p.ended() for p in new] for new in moved])
         for run, new, got in zip(runs, moved, verdicts, strict=True):
             for p, verdict in zip(new, got, strict=True):
-                p.score = aggregate(verdict.step_scores, self.aggregate)
+                p.score = path_score(verdict, self.aggregate)
             scores = np.array([p.score for p in new])
             weights = np.exp((scores - scores.max()) / self.temperature)
             picks = run.rng.choice(len(new), size=run.count, p=weights / weights.sum())

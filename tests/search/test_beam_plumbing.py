@@ -17,12 +17,12 @@ import pytest
 from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
 from pytest_tts.errors import EstimationError, MissingSamplesError
 from pytest_tts.search.beam import beam_search
-from pytest_tts.search.common import aggregate, widths_up_to
+from pytest_tts.search.common import aggregate, path_score, widths_up_to
 from pytest_tts.session import SearchContext
 from pytest_tts.spec import PluginCall, Sampling, VerifierRef
 from pytest_tts.store import SampleStore
 from pytest_tts.tasks.arith import format_prompt, parse_question, reference_steps
-from pytest_tts.types import Problem
+from pytest_tts.types import Problem, Verdict
 from pytest_tts.verifiers.exact import exact_match
 from pytest_tts.verifiers.steps import step_check
 
@@ -185,6 +185,15 @@ def test_widths_and_aggregates() -> None:
     assert aggregate((1.0, 0.5, 0.8), "product") == pytest.approx(0.4)
     assert aggregate((1.0, 0.5, 0.8), "last") == 0.8
     assert aggregate((), "min") == 0.0
+
+
+def test_an_outcome_verifier_scores_the_whole_path() -> None:
+    # a reward model or judge gives no step scores: its score is the path's, for any aggregate
+    reward = Verdict(False, 0.73, "12")
+    assert [path_score(reward, how) for how in ("min", "product", "mean", "last")] == [0.73] * 4
+    steps = Verdict(False, 0.5, None, (1.0, 0.0))
+    assert path_score(steps, "min") == 0.0
+    assert path_score(steps, "mean") == 0.5
 
 
 def test_particle_filter_survives_on_right_steps_and_is_cached(store: SampleStore) -> None:
