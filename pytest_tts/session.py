@@ -285,6 +285,12 @@ class Runtime:
         from pytest_tts.generate import Progress, ensure_samples, missing_samples
 
         assert self.store is not None
+        for pool in self.pools.values():
+            if pool.error is None and pool.request is not None:
+                try:  # a backend that cannot say what it is (no config.json) fails its pools
+                    pool.request.backend.provenance()
+                except TTSError as exc:
+                    pool.error = exc
         ready = [p for p in self.pools.values() if p.error is None and p.request is not None]
         requests = [p.request for p in ready if p.request is not None]
         if not requests:
