@@ -10,6 +10,11 @@
 (b) ``math_equivalence()`` on ``../shared/data/qwen_math_cot_100.jsonl`` (100 MATH problems x
     8 real completions): agreement with the file's correctness flags (skipped when absent).
 
+(c) ``--judge``: the bundled LLM judge (``models/tiny-judge``, ``judge()`` verifier) on the
+    bundled model's samples: its false-positive and true-positive rates against the oracle,
+    and ``best_of_n(verifier = judge)`` against ``majority_vote`` by n and FLOPs (the
+    judge's included).
+
 Run: ``python bench/verifiers.py [--n 16] [--write]`` (``--write`` appends to
 bench/RESULTS.md). Starting the engine takes about a minute on 2 CPU cores.
 """
@@ -22,6 +27,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from scipy.stats import binomtest
 from tabulate import tabulate
@@ -156,7 +162,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--judge", action="store_true", help="only the judge section (-n 8)")
     args = parser.parse_args()
+    if args.judge:
+        return judge_main(args.n, args.write)
     sections = []
     table, notes = last_digit_table(args.n)
     print(table, notes, sep="\n")
@@ -175,6 +184,147 @@ def main() -> int:
             f.write(
                 "\n## Verifiers on real samples (bench/verifiers.py)\n\n"
                 "Machine: 2-core x86_64 CPU, 24 GiB; date 2026-11-22.\n\n" + "\n".join(sections)
+            )
+    return 0
+
+
+# -- judge (pytest_tts.verifiers.judge) on the bundled model's pool ---------------------------
+
+
+def arith_pool(n: int, max_tokens: int = 40) -> tuple[list[Problem], list[Any]]:
+    """``n`` samples of each test problem, as the example specs draw them (seed 0, T = 1)."""
+    from pytest_tts.backends.base import GenerationRequest, prompt_seed
+    from pytest_tts.backends.vllm import vllm
+    from pytest_tts.spec import Sampling
+    from pytest_tts.types import Sample
+
+    rows = [json.loads(line) for line in (ROOT / "data" / "arith-test.jsonl").open()]
+    problems = [
+        Problem(
+            r["id"], arith.format_prompt(r["question"]), r["answer"], {"question": r["question"]}
+        )
+        for r in rows
+    ]
+    sampling = Sampling(n=n, temperature=1.0, max_tokens=max_tokens, seed=0)
+    backend = vllm("models/tiny-arith", base_dir=ROOT, dtype="float32", max_model_len=64)
+    requests = [
+        GenerationRequest(p.id, p.prompt, n, 0, prompt_seed(0, p.prompt), sampling)
+        for p in problems
+    ]
+    samples: list[Any] = []
+    try:
+        for result in backend.generate(requests):
+            samples.extend(
+                Sample(
+                    str(result.request.tag),
+                    i,
+                    c.text,
+                    c.prompt_tokens,
+                    c.completion_tokens,
+                    c.finish_reason,
+                )
+                for i, c in enumerate(result.completions)
+            )
+    finally:
+        backend.close()
+    return problems, samples
+
+
+def judge_tables(n: int) -> tuple[str, str]:
+    """The bundled judge against the oracle, and best-of-n with it against majority vote."""
+    from pytest_tts.estimate.curves import compute_curve
+    from pytest_tts.estimate.flops import generation_flops
+    from pytest_tts.estimate.pool import pool_from_samples
+    from pytest_tts.strategies.order import best_of_n
+    from pytest_tts.strategies.vote import majority_vote
+    from pytest_tts.verifiers.judge import judge
+
+    start = time.perf_counter()
+    problems, samples = arith_pool(n)
+    generated = time.perf_counter() - start
+    by_id = {p.id: p for p in problems}
+    items = [(by_id[s.problem_id], s.text) for s in samples]
+    oracle = exact_match(extract="last_number").verify(items)
+    verifier = judge(model="models/tiny-judge", base_dir=ROOT)
+    start = time.perf_counter()
+    try:
+        verdicts = verifier.verify(items)
+    finally:
+        verifier.close()
+    judged = time.perf_counter() - start
+    wrong = [j.accepted for j, o in zip(verdicts, oracle, strict=True) if not o.accepted]
+    right = [j.accepted for j, o in zip(verdicts, oracle, strict=True) if o.accepted]
+    unparseable = sum(v.detail.startswith("unparseable") for v in verdicts)
+    judge_flops = sum(v.flops for v in verdicts) / len(verdicts)
+    errors = tabulate(
+        [
+            ("samples", len(items)),
+            (
+                "oracle accuracy (exact_match, last_number)",
+                rate(sum(o.accepted for o in oracle), len(oracle)),
+            ),
+            ("judge false-positive rate", rate(sum(wrong), len(wrong))),
+            ("judge true-positive rate", rate(sum(right), len(right))),
+            ("unparseable verdicts", unparseable),
+            ("judge FLOPs per verdict (mean)", f"{judge_flops:.3g}"),
+            ("verdicts/s (engine start included)", f"{len(items) / judged:.0f}"),
+        ],
+        headers=["judge(model = models/tiny-judge)", "value (95% Clopper-Pearson)"],
+        tablefmt="github",
+    )
+    pool = pool_from_samples(
+        samples, oracle, {"judge": verdicts}, problem_ids=[p.id for p in problems]
+    )
+    config = json.loads((ROOT / "models" / "tiny-arith" / "config.json").read_text())
+
+    def flops_fn(prompt: float, tokens: float, k: int) -> float:
+        return generation_flops(config, prompt, tokens, k)
+
+    ks = [k for k in (1, 2, 4, 8, 16, 32, 64) if k <= n]
+    curves = {
+        name: compute_curve(strategy, pool, ks, flops_fn=flops_fn)
+        for name, strategy in (
+            ("majority_vote", majority_vote()),
+            ("best_of_n(verifier = judge)", best_of_n("judge")),
+        )
+    }
+    lines = []
+    for i, k in enumerate(ks):
+        vote, best = curves["majority_vote"], curves["best_of_n(verifier = judge)"]
+        lines.append(
+            (
+                k,
+                f"{vote.mean[i]:.3f} [{vote.ci_low[i]:.3f}, {vote.ci_high[i]:.3f}]",
+                f"{vote.cost_flops[i]:.3g}",
+                f"{best.mean[i]:.3f} [{best.ci_low[i]:.3f}, {best.ci_high[i]:.3f}]",
+                f"{best.cost_flops[i]:.3g}",
+            )
+        )
+    curve_table = tabulate(
+        lines,
+        headers=["n", "majority_vote", "FLOPs/problem", "best_of_n(judge)", "FLOPs/problem"],
+        tablefmt="github",
+    )
+    notes = (
+        f"{len(problems)} problems of data/arith-test.jsonl x {n} samples of models/tiny-arith "
+        f"(temperature 1.0, max_tokens 40, seed 0, seeded per prompt, as the example specs), "
+        f"generated in {generated:.0f} s incl. engine start; judged by models/tiny-judge "
+        f"(greedy, one vote) through the vLLM backend in {judged:.0f} s incl. engine start. "
+        "Accuracy with 95% bootstrap intervals over problems; best-of-n's FLOPs include the "
+        "judge's. Samples of one problem are correlated, so the rate intervals are optimistic."
+    )
+    return f"{errors}\n\n{curve_table}", notes
+
+
+def judge_main(n: int, write: bool) -> int:
+    tables, notes = judge_tables(n)
+    print(tables, notes, sep="\n\n")
+    if write:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as f:
+            f.write(
+                "\n## The bundled judge on the bundled model's samples (bench/verifiers.py --judge)"
+                "\n\nMachine: 2-core x86_64 CPU, 24 GiB; date 2026-11-22.\n\n"
+                f"{tables}\n\n{notes}\n"
             )
     return 0
 
