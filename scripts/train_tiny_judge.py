@@ -14,7 +14,10 @@ Training rows are :func:`scripts.arith_verifier_data.policy_rows`: the policy's 
 completions of training questions (never one of ``data/arith-test.jsonl``), labelled by
 whether their stated answer is the right sum. The questions are split into training and
 held-out ones; the confusion matrix on the held-out rows goes into ``training_summary.json``.
-The loss covers only the verdict and EOS. Everything is seeded and the number of optimizer
+The loss is the verdict's and EOS's cross-entropy plus, weighted by ``--lm-weight``, the
+language-modelling loss of the completion itself: predicting the policy's column sums teaches
+the judge the arithmetic it needs to spot a wrong one (without it the verdict loss stays at
+the label prior for the first hundred steps). Everything is seeded and the number of optimizer
 steps is fixed, so a re-run with the same torch build and thread count reproduces the weights.
 
 The budget is deliberately small: the judge is useful (far better than chance) but imperfect,
@@ -165,7 +168,7 @@ def main() -> None:
     parser.add_argument("--held-out", type=float, default=0.2, help="share of held-out questions")
     parser.add_argument("--rows-cache", type=Path, default=None, help="JSONL cache of the rows")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--hidden", type=int, default=128)

@@ -23,6 +23,11 @@ from pytest_tts.verifiers.judge import Judge
 
 ROOT = Path(__file__).resolve().parents[2]
 JUDGE = ROOT / "models" / "tiny-judge"
+# The model card's held-out rows: true-positive rate 0.946 (670/708), false-positive rate
+# 0.506 (249/492). The floors leave room for ~160 rows' sampling noise (about 3 standard
+# errors) and for another torch build sampling other policy rows.
+TPR_FLOOR = 0.85
+FPR_CEILING = 0.70
 
 pytestmark = [
     pytest.mark.engine,
@@ -111,5 +116,3 @@ def test_hand_written_solutions_and_what_a_verdict_costs(judge: Judge) -> None:
         assert verdict.flops == pytest.approx(generation_flops(config, prompt_tokens, 2, 1))
 
 
-TPR_FLOOR = 0.0
-FPR_CEILING = 1.0
