@@ -9,6 +9,7 @@ flip them; the judge's own verdicts come from committed weights through vLLM.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def policy_items() -> list[tuple[Problem, str, bool]]:
     """Completions the bundled policy samples for questions the judge did not train on."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from arith_verifier_data import policy_rows
+        policy_rows = importlib.import_module("arith_verifier_data").policy_rows
     finally:
         sys.path.remove(str(ROOT / "scripts"))
     summary = json.loads((JUDGE / "training_summary.json").read_text())
@@ -114,5 +115,3 @@ def test_hand_written_solutions_and_what_a_verdict_costs(judge: Judge) -> None:
         # character tokenizer: one token per character plus BOS; "Y"/"N" then EOS
         prompt_tokens = len(f"{problem.prompt}{completion}\nJ:") + 1
         assert verdict.flops == pytest.approx(generation_flops(config, prompt_tokens, 2, 1))
-
-
