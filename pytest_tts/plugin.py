@@ -133,10 +133,12 @@ def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results
     and JSON reports the options ask for."""
     import importlib
 
-    from pytest_tts.report.summary import render_summary
+    from pytest_tts.report.summary import SearchCounts, render_summary, search_line
 
     reporter.write_sep("=", "pytest-tts summary")
     reporter.write_line(render_summary(results, config.option.verbose))
+    if results.search and config.option.verbose > -2:
+        reporter.write_line(search_line(SearchCounts(**results.search)))
     for option, ini, writer in (
         ("--tts-report", "tts_report", "pytest_tts.report.html:write_html"),
         ("--tts-json", "tts_json", "pytest_tts.report.json_io:write_json"),

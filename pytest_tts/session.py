@@ -672,18 +672,20 @@ class Runtime:
             pytest_tts_version=__version__,
             machine=Machine.current(),
             specs=specs,
+            search=self._search_counts(),
         )
+
+    def _search_counts(self) -> dict[str, int]:
+        from pytest_tts.report.summary import SearchCounts
+
+        searched = [s for s in self.searched if s is not None]
+        return dataclasses.asdict(SearchCounts.total(searched)) if searched else {}
 
     def terminal_summary(self, reporter: Any) -> None:
         from pytest_tts.plugin import report_run
 
         if self.judged:
             report_run(self.config, reporter, self.results())
-            searched = [s for s in self.searched if s is not None]
-            if searched and self.config.option.verbose > -2:
-                from pytest_tts.report.summary import SearchCounts, search_line
-
-                reporter.write_line(search_line(SearchCounts.total(searched)))
 
     def _gate(
         self,

@@ -115,9 +115,14 @@ def merge_results(parts: Sequence[RunResults]) -> RunResults:
             by_key.setdefault(_spec_key(spec), []).append(spec)
     merged = [_merge_specs(group) for group in by_key.values()]
     merged.sort(key=lambda s: (s.path, s.source_line))
+    search: dict[str, int] = {}
+    for part in parts:  # each worker's searches did their own work: the counts add up
+        for key, value in part.search.items():
+            search[key] = search.get(key, 0) + value
     return dataclasses.replace(
         parts[0],
         started=min(p.started for p in parts),
         finished=max(p.finished for p in parts),
         specs=merged,
+        search=search,
     )

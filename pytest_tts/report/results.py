@@ -449,8 +449,12 @@ class RunResults:
     machine: Machine
     specs: Sequence[SpecResult] = ()
     schema_version: int = SCHEMA_VERSION
+    # what step-wise searches did (pytest_tts.report.summary.SearchCounts fields); empty
+    # when no search ran
+    search: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _set(self, "search", {str(k): int(v) for k, v in dict(self.search or {}).items()})
         _set(self, "started", _timestamp(self.started))
         _set(self, "finished", _timestamp(self.finished))
         if isinstance(self.machine, Mapping):

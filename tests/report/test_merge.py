@@ -89,3 +89,12 @@ def test_parts_of_different_schemas_do_not_merge(results: RunResults) -> None:
 def test_bad_worker_text_names_its_source() -> None:
     with pytest.raises(ReportError, match="results of worker gw1 is not readable JSON"):
         loads("{half", source="results of worker gw1")
+
+
+def test_search_counts_of_the_workers_add_up(results: RunResults) -> None:
+    a, b = _split(results)
+    a = dataclasses.replace(a, search={"generated": 88, "reused": 10, "rounds": 7})
+    b = dataclasses.replace(b, search={"generated": 2, "reused": 100, "verified": 5})
+    merged = merge_results([loads(dumps(a)), loads(dumps(b))])
+    assert merged.search == {"generated": 90, "reused": 110, "rounds": 7, "verified": 5}
+    assert merge_results([results]).search == {}

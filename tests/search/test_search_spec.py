@@ -153,3 +153,10 @@ def test_the_summary_counts_search_continuations_and_verdicts(project: pytest.Py
     warm = counts(second)
     assert warm[:4] == [0, generated + reused, rounds, 0]
     assert warm[4] >= computed
+    # under pytest-xdist the controller prints the line once, from the workers' results
+    pytest.importorskip("xdist")
+    third = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--tts-cache-dir={cache}", "-n", "2"
+    )
+    third.assert_outcomes(passed=5)
+    assert counts(third)[:2] == [0, generated + reused]
