@@ -115,3 +115,25 @@ def test_hand_written_solutions_and_what_a_verdict_costs(judge: Judge) -> None:
         # character tokenizer: one token per character plus BOS; "Y"/"N" then EOS
         prompt_tokens = len(f"{problem.prompt}{completion}\nJ:") + 1
         assert verdict.flops == pytest.approx(generation_flops(config, prompt_tokens, 2, 1))
+
+
+def test_sampled_votes_are_seeded_and_score_right_answers_higher(judge: Judge) -> None:
+    from pytest_tts.verifiers.judge import judge as make_judge
+
+    # same folder and engine arguments: the module's engine serves this judge too (the
+    # fixture's close() shuts it down)
+    voter = make_judge(model="models/tiny-judge", base_dir=ROOT, samples=5, temperature=1.0)
+    assert voter.identity() != judge.identity()
+    problems = generate_problems(12, seed=99, digits=(3,))
+    items = [(as_problem(p.question), p.solution) for p in problems]
+    items += [(as_problem(p.question), dropped_carries(p)) for p in problems]
+    first = voter.verify(items)
+    assert [v.score for v in voter.verify(items)] == [v.score for v in first]
+    assert all(v.score in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) for v in first)
+    assert all(v.detail.startswith(f"judge: {round(v.score * 5)}/5 yes") for v in first)
+    right = sum(v.score for v in first[: len(problems)]) / len(problems)
+    wrong = sum(v.score for v in first[len(problems) :]) / len(problems)
+    assert right > wrong + 0.2, f"mean yes share: right {right:.2f}, wrong {wrong:.2f}"
+    # five votes share one prefill: more than one greedy verdict costs, less than five
+    (greedy,) = judge.verify(items[:1])
+    assert greedy.flops < first[0].flops < 5 * greedy.flops
