@@ -254,15 +254,17 @@ class Judge:
                 sum(c.completion_tokens for c in completions),
                 len(completions),
             )
-            verdicts[position] = self._verdict(votes, [c.text for c in completions], flops)
-            verdicts[position] = _with_answer(verdicts[position], answers[position])
+            texts = [c.text for c in completions]
+            verdicts[position] = self._verdict(votes, texts, flops, answers[position])
         missing = [i for i, v in enumerate(verdicts) if v is None]
         if missing:
             msg = f"the judge backend answered {len(items) - len(missing)} of {len(items)} prompts"
             raise VerifierError(msg)
         return [v for v in verdicts if v is not None]
 
-    def _verdict(self, votes: list[bool | None], texts: list[str], flops: float) -> Verdict:
+    def _verdict(
+        self, votes: list[bool | None], texts: list[str], flops: float, answer: str | None
+    ) -> Verdict:
         yes = sum(v is True for v in votes)
         accepted = 2 * yes > len(votes)
         score = yes / len(votes)
@@ -278,18 +280,11 @@ class Judge:
                 detail += (
                     f", {len(unparseable)} unparseable verdict(s), e.g. {unparseable[0][:40]!r}"
                 )
-        return Verdict(accepted, score, None, detail=detail, flops=flops)
+        return Verdict(accepted, score, answer, detail=detail, flops=flops)
 
     def close(self) -> None:
         """Release the judge's engine (idempotent)."""
         self.backend.close()
-
-
-def _with_answer(verdict: Verdict | None, answer: str | None) -> Verdict:
-    assert verdict is not None
-    return Verdict(
-        verdict.accepted, verdict.score, answer, detail=verdict.detail, flops=verdict.flops
-    )
 
 
 def _vllm_token_counter(backend: Any) -> Callable[[str], int]:
