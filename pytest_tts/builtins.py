@@ -54,6 +54,7 @@ def pytest_tts_register(registry: Registry) -> None:
     registry.add_verifier("judge", f"{v}.judge:judge", "an LLM judge through the backend")
     registry.add_verifier("last_digit", f"{v}.exact:last_digit", "last digit matches (imperfect)")
     registry.add_verifier("math_equivalence", f"{v}.math_equiv:math_equivalence", "math-verify")
+    registry.add_verifier("reward_model", f"{v}.reward:reward_model", "outcome reward model (vLLM)")
     registry.add_verifier("step_check", f"{v}.steps:step_check", "arithmetic steps (process)")
     registry.add_verifier("unit_tests", f"{v}.code:unit_tests", "HumanEval tests, sandboxed")
     registry.add_verifier("weak_tests", f"{v}.code:weak_tests", "a subset of the tests (imperfect)")
