@@ -166,7 +166,7 @@ def compute_curve(
             dtype=np.float64,
         )
         flops = table.mean(axis=0)
-    verifier_table = verifier_flops(strategy, pool, cost.samples)
+    verifier_table = verifier_flops(strategy, pool, cost.samples, grid)
     if verifier_table is not None:
         # a verifier with model FLOPs (reward model, judge) is paid for every sample it
         # judges; with no generation FLOPs model, the verifier's alone are not a cost
@@ -188,13 +188,30 @@ def compute_curve(
     )
 
 
-def verifier_flops(strategy: Strategy, pool: PoolArrays, samples: FloatArray) -> FloatArray | None:
+def verifier_flops(
+    strategy: Strategy, pool: PoolArrays, samples: FloatArray, ks: Ks | None = None
+) -> FloatArray | None:
     """float[P, K]: the FLOPs of the verifiers ``strategy`` reads, for ``samples`` [P, K]
     expected samples judged per problem, or None when it reads none that costs FLOPs.
 
     A strategy reads verifier NAME when ``requires`` holds ``scores:NAME`` or
-    ``accepted:NAME``; each judged sample costs that problem's mean FLOPs per verdict.
+    ``accepted:NAME``; each judged sample costs that problem's mean FLOPs per verdict. A
+    frontier (a strategy with ``members`` and ``choices``) pays, at each budget, for the
+    verifiers of the member it chose there only.
     """
+    members = getattr(strategy, "members", None)
+    choices = getattr(strategy, "choices", None)
+    if members is not None and callable(choices) and ks is not None:
+        picks, _ = choices(pool, ks)
+        chosen = [verifier_flops(m, pool, samples, ks) for m in members]
+        if all(t is None for t in chosen):
+            return None
+        out = np.zeros(np.shape(samples), dtype=np.float64)
+        for column, member in enumerate(picks):
+            table = chosen[member]
+            if table is not None:
+                out[:, column] = table[:, column]
+        return out
     names = sorted(
         {r.split(":", 1)[1] for r in strategy.requires if r.startswith(("scores:", "accepted:"))}
     )

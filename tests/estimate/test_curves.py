@@ -219,3 +219,35 @@ def test_a_model_based_verifier_adds_its_flops_per_judged_sample() -> None:
     # the view of the first n samples and a subset keep the verifier's costs
     assert pool.first(4).verifier_flops["rm"].shape == (base.n_problems, 4)
     assert pool.subset([2, 0]).verifier_flops["rm"][1, 0] == per_verdict[0, 0]
+
+
+def test_a_frontier_pays_for_the_verifier_of_the_member_it_chose() -> None:
+    from pytest_tts.estimate.curves import verifier_flops
+    from pytest_tts.strategies.frontier import Frontier
+
+    base = synthetic_pool(p=6, n=4)
+    per_verdict = np.arange(24, dtype=np.float64).reshape(6, 4) * 1e4
+    pool = PoolArrays(
+        base.problem_ids,
+        base.correct,
+        base.answers,
+        base.completion_tokens,
+        base.prompt_tokens,
+        scores=base.scores,
+        verifier_flops={"rm": per_verdict},
+    )
+
+    class Picked(Frontier):  # a frontier whose choices are fixed: voting, then ranking
+        def choices(self, pool: PoolArrays, ks: object) -> tuple[list[int], list[object]]:
+            return [0, 1, 1, 0], []
+
+    ks = np.arange(1, 5)
+    samples = np.broadcast_to(ks.astype(np.float64), (6, 4))
+    table = verifier_flops(Picked([majority_vote(), best_of_n("rm")]), pool, samples, ks)
+    assert table is not None
+    ranking = verifier_flops(best_of_n("rm"), pool, samples, ks)
+    assert ranking is not None
+    np.testing.assert_array_equal(table[:, [0, 3]], 0.0)
+    np.testing.assert_array_equal(table[:, [1, 2]], ranking[:, [1, 2]])
+    np.testing.assert_allclose(ranking, samples * per_verdict.mean(axis=1)[:, None])
+    assert verifier_flops(Picked([majority_vote(), majority_vote()]), pool, samples, ks) is None
