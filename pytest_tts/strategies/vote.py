@@ -90,16 +90,18 @@ def vote_monte_carlo(
     cls[valid] = inverse
     weight = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     right = np.asarray(correct, dtype=np.float64)
-    # With every weight > 0 a class is present exactly when its total is > 0; with each
-    # class all right or all wrong its drawn members' correctness is its own.
+    # With every weight > 0 a class is present exactly when its total is > 0.
     positive = bool((weight[valid] > 0).all())
     sizes = np.bincount(inverse, minlength=m)
     class_right = np.bincount(inverse, weights=right[valid], minlength=m) / sizes
-    uniform = bool((right[valid] == class_right[inverse]).all())
+    # Classes whose members disagree on correctness score their drawn members' mean.
+    mixed = np.unique(inverse[right[valid] != class_right[inverse]])
+    steady = np.setdiff1d(np.flatnonzero(class_right), mixed)
     top = int(budgets[-1])
     # Position j (0-based) of a permutation first counts towards the smallest budget >= j + 1.
     segment_of = np.searchsorted(budgets, np.arange(1, top + 1))
-    batch = max(1, min(draws, int(4e6 // (segments * (m + 1)))))
+    # About 1e5 cells a batch keeps each array in a core's cache (measured: 1.5x faster than 4e6).
+    batch = max(1, min(draws, max(64, int(1e5 // (segments * (m + 1))))))
     outcomes = np.zeros((segments, draws))
     done = 0
     while done < draws:
@@ -109,18 +111,22 @@ def vote_monte_carlo(
         cells = (segment_of * (m + 1))[None, :] + cls[perm]
         index = (cells * size + np.arange(size)[:, None]).ravel()
         totals = running_sums(index, weight[perm].ravel(), shape)[:, :m]
-        counts = running_sums(index, None, shape)[:, :m] if not (positive and uniform) else None
-        score = totals if counts is None else np.where(counts > 0, totals, -1.0)
+        counts = None
+        if not positive or mixed.size:
+            counts = running_sums(index, None, shape)[:, :m]
+        score = totals
+        if counts is not None and not positive:
+            score = np.where(counts > 0, totals, -1.0)
         best = score.max(axis=1)
         anything = best > 0 if positive else best >= 0
         tie = score == best[:, None, :]
-        if counts is None:
-            won = np.zeros((segments, size))
-            for c in np.flatnonzero(class_right):
-                won += class_right[c] * tie[:, c]
-        else:
+        won = np.zeros((segments, size))
+        for c in steady:
+            won += class_right[c] * tie[:, c]
+        if counts is not None and mixed.size:
             hits = running_sums(index, right[perm].ravel(), shape)[:, :m]
-            won = (tie * (hits / np.maximum(counts, 1))).sum(axis=1)
+            for c in mixed:
+                won += np.where(tie[:, c], hits[:, c] / np.maximum(counts[:, c], 1), 0.0)
         outcomes[:, done : done + size] = np.where(anything, won / tie.sum(axis=1), 0.0)
         done += size
     means = outcomes.mean(axis=1)
