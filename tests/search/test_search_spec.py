@@ -159,4 +159,8 @@ def test_the_summary_counts_search_continuations_and_verdicts(project: pytest.Py
         "-p", "no:cacheprovider", f"--tts-cache-dir={cache}", "-n", "2"
     )
     third.assert_outcomes(passed=5)
-    assert counts(third)[:2] == [0, generated + reused]
+    # nothing generated; every continuation read at least once (a search whose items land on
+    # both workers runs on each, so its reads add up)
+    over_workers = counts(third)
+    assert over_workers[0] == 0
+    assert over_workers[1] >= generated + reused
