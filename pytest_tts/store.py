@@ -28,6 +28,7 @@ one row. Keeping two processes from *generating* the same samples at all is
 from __future__ import annotations
 
 import array
+import contextlib
 import hashlib
 import json
 import os
@@ -169,6 +170,27 @@ class SampleStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # Processes that open a new store at the same moment (pytest-xdist workers) race to
+        # switch it to WAL and create its tables; SQLite can answer "database is locked" there
+        # without waiting on the busy timeout, so opening is retried until that timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.05
+        while True:
+            try:
+                self._open()
+                break
+            except StoreError as exc:
+                locked = isinstance(exc.__cause__, sqlite3.OperationalError) and "locked" in str(
+                    exc.__cause__
+                )
+                if not locked or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        self._pool_ids: dict[str, int] = {}
+        self._prompt_ids: dict[str, int] = {}
+
+    def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -198,10 +220,10 @@ class SampleStore:
                     )
                     raise StoreError(msg)
         except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
             msg = f"cannot open the sample store {self.path}: {exc}"
             raise StoreError(msg) from exc
-        self._pool_ids: dict[str, int] = {}
-        self._prompt_ids: dict[str, int] = {}
 
     @classmethod
     def in_dir(cls, cache_dir: str | os.PathLike[str]) -> SampleStore:

@@ -234,3 +234,29 @@ def test_concurrent_writers_lose_and_duplicate_nothing(tmp_path: Path) -> None:
         assert {(p, i) for p, idx in present.items() for i in idx} == expected
         for w in range(3):
             assert len(s.get_verdicts(pool, f"v{w}", [(f"p{b % 10}", b) for b in range(60)])) == 60
+
+
+def _opener(path: str, start: object, worker: int) -> None:
+    start.wait()  # type: ignore[attr-defined]
+    with SampleStore(path) as s:
+        s.put_samples(s.pool(PROV), rows(f"w{worker}", range(3)))
+
+
+def test_processes_that_create_one_store_at_once_all_open_it(tmp_path: Path) -> None:
+    # xdist workers open a store that does not exist yet at the same moment: each must wait
+    # its turn (switching to WAL, creating tables), none may fail with "database is locked"
+    import multiprocessing
+
+    for attempt in range(3):
+        path = str(tmp_path / f"samples{attempt}.sqlite")
+        ctx = multiprocessing.get_context("spawn")
+        start = ctx.Event()
+        procs = [ctx.Process(target=_opener, args=(path, start, w)) for w in range(6)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(120)
+        assert [p.exitcode for p in procs] == [0] * 6
+        with SampleStore(path) as s:
+            assert s.sample_count() == 18
