@@ -148,10 +148,11 @@ class RewardModel:
         return verdicts
 
     def close(self) -> None:
+        from pytest_tts.backends.vllm import _shutdown
+
         llm, self._llm = self._llm, None
-        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
-        if core is not None:
-            core.shutdown()
+        if llm is not None:
+            _shutdown(llm)
 
     def __repr__(self) -> str:
         return f"<verifier {self.identity()}>"
