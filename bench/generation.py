@@ -38,7 +38,7 @@ from tabulate import tabulate  # noqa: E402
 
 from pytest_tts.backends.base import prompt_seed  # noqa: E402
 from pytest_tts.backends.vllm import vllm  # noqa: E402
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples  # noqa: E402
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples  # noqa: E402
 from pytest_tts.spec import Sampling  # noqa: E402
 from pytest_tts.store import SampleStore  # noqa: E402
 from pytest_tts.types import Problem  # noqa: E402
@@ -49,7 +49,7 @@ WARM_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
 from pytest_tts.backends.vllm import vllm
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -58,7 +58,7 @@ n, max_tokens, prompts = int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv
 backend = vllm(model, dtype="float32", max_model_len=64)
 problems = [Problem(str(i), p) for i, p in enumerate(prompts)]
 with SampleStore.in_dir(cache) as store:
-    request = PoolRequest(backend, problems, Sampling(n=n, max_tokens=max_tokens))
+    request = SampleRequest(backend, problems, Sampling(n=n, max_tokens=max_tokens))
     report = ensure_samples(store, [request])
     loaded = load_samples(store, request)
 print(json.dumps({"seconds": time.perf_counter() - t0, "generated": report.generated,
@@ -127,7 +127,7 @@ def fill_overhead(
     """CPU seconds the fill path adds to a generation: plan, convert outputs, commit."""
     with SampleStore.in_dir(tmp / "overhead") as store:
         t0 = time.process_time()
-        ensure_samples(store, [PoolRequest(_Recorded(outputs), problems, sampling)])
+        ensure_samples(store, [SampleRequest(_Recorded(outputs), problems, sampling)])
         return time.process_time() - t0
 
 
@@ -229,7 +229,7 @@ def main() -> int:
             cache = tmp / f"cache{k}"
             stores.append(cache)
             with SampleStore.in_dir(cache) as store:
-                report = ensure_samples(store, [PoolRequest(backend, problems, sampling)])
+                report = ensure_samples(store, [SampleRequest(backend, problems, sampling)])
             fill_rates.append(report.tokens_per_s)  # planning excluded, as raw has none
         rate = raw_rates[-1] if path == "raw" else fill_rates[-1]
         print(f"{path}: {rate:,.0f} tok/s", flush=True)
@@ -237,7 +237,7 @@ def main() -> int:
     overhead_cpu, raw_seconds = fill_overhead(last_raw[0], problems, sampling, tmp), last_raw[1]
 
     with SampleStore.in_dir(stores[0]) as store:
-        loaded = load_samples(store, PoolRequest(backend, problems, sampling))
+        loaded = load_samples(store, SampleRequest(backend, problems, sampling))
         same = all(
             [s.token_ids for s in loaded[str(i)]] == raw_ids[p] for i, p in enumerate(prompts)
         )

@@ -36,7 +36,7 @@ from pytest_tts.estimate.curves import compute_curve, value_at  # noqa: E402
 from pytest_tts.estimate.flops import flops_from_config  # noqa: E402
 from pytest_tts.estimate.pool import pool_from_samples  # noqa: E402
 from pytest_tts.estimate.stats import clopper_pearson_interval  # noqa: E402
-from pytest_tts.generate import PoolRequest, load_samples  # noqa: E402
+from pytest_tts.generate import SampleRequest, load_samples  # noqa: E402
 from pytest_tts.spec import Sampling  # noqa: E402
 from pytest_tts.store import SampleStore  # noqa: E402
 from pytest_tts.strategies.order import best_of_n  # noqa: E402
@@ -84,7 +84,7 @@ def main() -> None:
         "../models/tiny-arith", base_dir=ROOT / "specs", dtype="float32", max_model_len=64
     )
     sampling = Sampling(n=args.samples, temperature=1.0, max_tokens=40, seed=0)
-    request = PoolRequest(backend=backend, problems=tuple(problems), sampling=sampling)
+    request = SampleRequest(backend=backend, problems=tuple(problems), sampling=sampling)
     with SampleStore.in_dir(args.cache_dir) as store:
         by_problem = load_samples(store, request)
     samples = [s for p in problems for s in by_problem[p.id][: args.samples]]

@@ -40,10 +40,10 @@ from tabulate import tabulate  # noqa: E402
 from pytest_tts.estimate.curves import compute_curve, value_at  # noqa: E402
 from pytest_tts.estimate.flops import generation_flops  # noqa: E402
 from pytest_tts.estimate.pool import pool_from_samples  # noqa: E402
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples  # noqa: E402
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples  # noqa: E402
+from pytest_tts.search import SearchContext  # noqa: E402
 from pytest_tts.search.beam import beam_search, lookahead_search  # noqa: E402
 from pytest_tts.search.particles import particle_filter  # noqa: E402
-from pytest_tts.session import SearchContext  # noqa: E402
 from pytest_tts.spec import Sampling  # noqa: E402
 from pytest_tts.store import SampleStore  # noqa: E402
 from pytest_tts.strategies.coverage import single  # noqa: E402
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, cache: Path) -> tuple[str, dict[str, Any]]:
     started = time.perf_counter()
     try:
         with SampleStore.in_dir(cache) as store:
-            request = PoolRequest(backend, items, sampling, label="bench")
+            request = SampleRequest(backend, items, sampling, label="bench")
             ensure_samples(store, [request])
             by_problem = load_samples(store, request)
             samples = [s for p in items for s in by_problem[p.id]]

@@ -10,21 +10,62 @@
 A spec that does not check fails collection with the rendered diagnostics and no Python
 traceback; a file with no ``spec`` blocks (one that only declares, for ``include``)
 collects nothing.
+
+Running an item hands its expectation to the session's ``pytest_tts.run.Engine`` (built on
+first use from the ``Settings`` and ``Callbacks`` that ``plugin.py`` stashed): the engine
+prepares every selected expectation's pool at once, then judges this one; the item turns the
+record into a pass, a domain-text failure, or an error.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_tts.errors import SpecError, TTSError
+from pytest_tts.errors import ExpectationFailed, SpecError, TTSError
+from pytest_tts.registry import Registry
+from pytest_tts.run import Callbacks, Engine, Judged, Settings
 from pytest_tts.spec import Expectation, SpecDef
 
 TAG_MARKER_HELP = "tag from a .tts spec's 'tags' line"
+
+# the session's registry, filled on first use by every pytest_tts_register
+registry_key = pytest.StashKey[Registry]()
+# the run's settings and callbacks, set by plugin.py at configure time
+settings_key = pytest.StashKey[Settings]()
+callbacks_key = pytest.StashKey[Callbacks]()
+# the session's engine, created by the first expectation that runs
+engine_key = pytest.StashKey[Engine]()
+
+
+def get_registry(config: pytest.Config) -> Registry:
+    """The session's registry, filled on first use by every ``pytest_tts_register``."""
+    registry = config.stash.get(registry_key, None)
+    if registry is None:
+        from pytest_tts.registry import build_registry
+
+        registry = build_registry(config.pluginmanager)
+        config.stash[registry_key] = registry
+    return registry
+
+
+def get_engine(config: pytest.Config) -> Engine:
+    """The session's engine, built on first use."""
+    engine = config.stash.get(engine_key, None)
+    if engine is None:
+        from pytest_tts.registry import flops_hook
+
+        engine = Engine(
+            config.stash[settings_key],
+            get_registry(config),
+            callbacks=config.stash.get(callbacks_key, None),
+            count_flops=flops_hook(config.pluginmanager),
+        )
+        config.stash[engine_key] = engine
+    return engine
 
 
 class SpecFile(pytest.File):
@@ -32,7 +73,6 @@ class SpecFile(pytest.File):
 
     def collect(self) -> Iterator[SpecNode]:
         from pytest_tts.dsl import load_spec_file
-        from pytest_tts.plugin import get_registry
 
         try:
             checked = load_spec_file(self._display_path(), get_registry(self.config))
@@ -90,9 +130,34 @@ class ExpectationItem(pytest.Item):
         self.add_marker("tts")
 
     def runtest(self) -> None:
-        # Imported here: collection must stay free of the run-time machinery (and of torch).
-        session = importlib.import_module("pytest_tts.session")
-        session.run_expectation(self)
+        engine = get_engine(self.config)
+        engine.prepare(
+            (item.spec, item.expectation)
+            for item in self.session.items
+            if isinstance(item, ExpectationItem)
+        )
+        record = engine.judge(self.spec, self.expectation, self.nodeid)
+        if record.error is not None:
+            raise record.error
+        from pytest_tts.report.json_io import junit_properties
+        from pytest_tts.run.results import expectation_result
+
+        result = expectation_result(record)
+        self.user_properties.extend(junit_properties(result))
+        if not record.passed:
+            raise ExpectationFailed(self._failure_text(record, result))
+
+    def _failure_text(self, record: Judged, result: Any) -> str:
+        from pytest_tts.report.failure import render_failure
+        from pytest_tts.run.settings import relative
+
+        span = record.expectation.span
+        try:
+            source_line = Path(span.path).read_text(encoding="utf-8").splitlines()[span.line - 1]
+        except (OSError, IndexError):
+            source_line = record.expectation.text
+        path = relative(Path(span.path), self.config.rootpath)
+        return render_failure(result, path, span.line, source_line)
 
     def repr_failure(
         self,

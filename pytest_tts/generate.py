@@ -35,8 +35,7 @@ from pytest_tts.backends.base import (
 )
 from pytest_tts.errors import MissingSamplesError
 from pytest_tts.spec import Sampling
-from pytest_tts.store import SampleStore, StoredSample, canonical_json, missing_runs
-from pytest_tts.store import pool_key as _pool_key
+from pytest_tts.store import SampleStore, StoredSample, canonical_json, missing_runs, pool_key
 from pytest_tts.types import Problem, Sample
 
 COMMIT_EVERY_SAMPLES = 64
@@ -44,7 +43,7 @@ COMMIT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, eq=False)
-class PoolRequest:
+class SampleRequest:
     """The samples one spec needs: ``sampling.n`` samples of every problem's prompt.
 
     Requests whose provenance (backend provenance + sampling without n) is equal share one
@@ -77,6 +76,20 @@ class Shortfall:
         )
 
 
+def shortfall_error(shortfalls: Sequence[Shortfall]) -> MissingSamplesError:
+    """The one error for samples the store lacks where nothing may generate them (offline,
+    or read before a fill); ``error.shortfalls`` lists them."""
+    msg = (
+        "--tts-offline never generates, and the sample store lacks samples: "
+        + "; ".join(s.describe() for s in shortfalls)
+        + "; fill it with a run without --tts-offline, or import a filled store "
+        "(pytest-tts cache import FILE)"
+    )
+    error = MissingSamplesError(msg)
+    error.shortfalls = list(shortfalls)  # type: ignore[attr-defined]
+    return error
+
+
 @dataclass
 class FillReport:
     """What ``ensure_samples`` did."""
@@ -96,17 +109,13 @@ class FillReport:
         return self.completion_tokens / self.generate_seconds if self.generate_seconds else 0.0
 
 
-def pool_provenance(request: PoolRequest) -> dict[str, Any]:
-    """Everything that decides the request's samples except n and the prompts."""
+def pool_provenance(request: SampleRequest) -> dict[str, Any]:
+    """Everything that decides the request's samples except n and the prompts (its store
+    key is ``pytest_tts.store.pool_key`` of this)."""
     return {**request.backend.provenance(), "sampling": sampling_provenance(request.sampling)}
 
 
-def pool_key(request: PoolRequest) -> str:
-    """The store key of the request's pool (also the key verdicts are cached under)."""
-    return _pool_key(pool_provenance(request))
-
-
-def pool_id(store: SampleStore, request: PoolRequest) -> int:
+def pool_id(store: SampleStore, request: SampleRequest) -> int:
     """The store's row id of the request's pool (for ``store.get_verdicts/put_verdicts``)."""
     return store.pool(pool_provenance(request))
 
@@ -116,7 +125,10 @@ def _backend_key(backend: Backend) -> str:
 
 
 @dataclass
-class _Pool:
+class _FillTarget:
+    """One stored pool being filled: its key and row id, and the largest n per prompt over
+    the requests merged into it."""
+
     key: str
     id: int
     label: str
@@ -126,16 +138,16 @@ class _Pool:
     problem_ids: dict[str, str] = field(default_factory=dict)
 
 
-def _merge(store: SampleStore, requests: Sequence[PoolRequest]) -> dict[str, list[_Pool]]:
+def _merge(store: SampleStore, requests: Sequence[SampleRequest]) -> dict[str, list[_FillTarget]]:
     """Pools by backend key, requests with equal provenance merged."""
-    pools: dict[str, _Pool] = {}
-    backends: dict[str, list[_Pool]] = {}
+    pools: dict[str, _FillTarget] = {}
+    backends: dict[str, list[_FillTarget]] = {}
     for r in requests:
         provenance = pool_provenance(r)
-        key = _pool_key(provenance)
+        key = pool_key(provenance)
         pool = pools.get(key)
         if pool is None:
-            pool = _Pool(key, store.pool(provenance), r.label, r.sampling, r.want_logprobs)
+            pool = _FillTarget(key, store.pool(provenance), r.label, r.sampling, r.want_logprobs)
             pools[key] = pool
             backends.setdefault(_backend_key(r.backend), []).append(pool)
         pool.want_logprobs |= r.want_logprobs
@@ -145,13 +157,13 @@ def _merge(store: SampleStore, requests: Sequence[PoolRequest]) -> dict[str, lis
     return backends
 
 
-def _missing(store: SampleStore, pool: _Pool) -> dict[str, list[tuple[int, int]]]:
+def _missing(store: SampleStore, pool: _FillTarget) -> dict[str, list[tuple[int, int]]]:
     present = store.present(pool.id, list(pool.n), need_logprobs=pool.want_logprobs)
     runs = {p: missing_runs(present[p], n) for p, n in pool.n.items()}
     return {p: r for p, r in runs.items() if r}
 
 
-def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list[Shortfall]:
+def missing_samples(store: SampleStore, requests: Sequence[SampleRequest]) -> list[Shortfall]:
     """What each request lacks (one Shortfall per request that lacks any), generating nothing.
 
     Requests that share a pool are reported separately, each with its own label and n.
@@ -160,7 +172,7 @@ def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list
     for r in requests:
         provenance = pool_provenance(r)
         prompts = list({p.prompt: None for p in r.problems})
-        pid = store.find_pool(_pool_key(provenance))  # looking creates no empty pool
+        pid = store.find_pool(pool_key(provenance))  # looking creates no empty pool
         present: dict[str, set[int]] = {p: set() for p in prompts}
         if pid is not None:
             present = store.present(pid, prompts, need_logprobs=r.want_logprobs)
@@ -169,7 +181,7 @@ def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list
         if short:
             shortfalls.append(
                 Shortfall(
-                    _pool_key(provenance),
+                    pool_key(provenance),
                     r.label,
                     r.sampling.n * len(prompts),
                     sum(short.values()),
@@ -179,21 +191,9 @@ def missing_samples(store: SampleStore, requests: Sequence[PoolRequest]) -> list
     return shortfalls
 
 
-def _offline_error(shortfalls: Sequence[Shortfall]) -> MissingSamplesError:
-    lines = [s.describe() for s in shortfalls]
-    msg = (
-        "offline mode (--tts-offline) never generates, and the sample store lacks samples:\n  "
-        + "\n  ".join(lines)
-        + "\nrun once without --tts-offline (or `pytest-tts cache import` a filled cache)"
-    )
-    error = MissingSamplesError(msg)
-    error.shortfalls = list(shortfalls)  # type: ignore[attr-defined]
-    return error
-
-
 def ensure_samples(
     store: SampleStore,
-    requests: Sequence[PoolRequest],
+    requests: Sequence[SampleRequest],
     *,
     offline: bool = False,
     progress: Progress | None = None,
@@ -212,7 +212,7 @@ def ensure_samples(
     if offline:
         shortfalls = missing_samples(store, requests)
         if shortfalls:
-            raise _offline_error(shortfalls)
+            raise shortfall_error(shortfalls)
     locks = Path(lock_dir) if lock_dir is not None else store.path.parent / "locks"
     for bkey, pools in groups.items():
         total_needed = sum(sum(p.n.values()) for p in pools)
@@ -269,7 +269,7 @@ def ensure_samples(
 def _fill(
     store: SampleStore,
     results: Iterator[GenerationResult],
-    pools: dict[str, _Pool],
+    pools: dict[str, _FillTarget],
     report: FillReport,
     progress: Progress | None,
 ) -> None:
@@ -319,7 +319,7 @@ def _fill(
         flush()
 
 
-def load_samples(store: SampleStore, request: PoolRequest) -> dict[str, list[Sample]]:
+def load_samples(store: SampleStore, request: SampleRequest) -> dict[str, list[Sample]]:
     """The first ``request.sampling.n`` samples of each problem, by index.
 
     Raises MissingSamplesError when a problem has fewer (e.g. offline with a thin cache).
@@ -351,16 +351,17 @@ def load_samples(store: SampleStore, request: PoolRequest) -> dict[str, list[Sam
         ]
     if short:
         shortfall = Shortfall(
-            pool_key(request), request.label, n * len(request.problems), short, short_prompts
+            pool_key(pool_provenance(request)),
+            request.label,
+            n * len(request.problems),
+            short,
+            short_prompts,
         )
-        msg = f"{shortfall.describe()}; run ensure_samples first (or without --tts-offline)"
-        error = MissingSamplesError(msg)
-        error.shortfalls = [shortfall]  # type: ignore[attr-defined]
-        raise error
+        raise shortfall_error([shortfall])
     return result
 
 
-def sample_extras(store: SampleStore, request: PoolRequest) -> dict[tuple[str, int], Any]:
+def sample_extras(store: SampleStore, request: SampleRequest) -> dict[tuple[str, int], Any]:
     """Extra per-sample fields a backend stored (the replay backend's answers, scores)."""
     pid = pool_id(store, request)
     rows = store.load(pid, [p.prompt for p in request.problems], request.sampling.n)

@@ -1,22 +1,25 @@
-"""The pytest glue: options, ``.tts`` collection, and the session's run-time state.
+"""The pytest glue: options, ``.tts`` collection, the run's settings, and reporting.
 
-This is the only module that knows pytest's plugin API beyond hook markers. The spec
-language (``pytest_tts.dsl``), the store, the estimators and the gates are plain Python.
+With ``collect.py``, the only modules that know pytest. Options and ini values become a
+frozen ``pytest_tts.run.Settings``; the terminal reporter and the capture manager are
+reached only through the two ``Callbacks`` handed to the engine (live output, progress).
+Dependencies run one way: ``plugin`` → ``collect`` → ``run``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
 from pytest_tts import hookspecs
-from pytest_tts.registry import Registry
+from pytest_tts.collect import callbacks_key, collect_file, engine_key, settings_key
+from pytest_tts.run import Callbacks, Settings
+from pytest_tts.run.settings import resolve_cache_dir
 
-registry_key = pytest.StashKey[Registry]()
-# the session's pytest_tts.session.Runtime, created by the first expectation that runs
-runtime_key = pytest.StashKey[Any]()
 # on the xdist controller: the RunResults each finished worker sent (pytest_testnodedown)
 worker_results_key = pytest.StashKey[list[Any]]()
 # the workeroutput entry that carries a worker's results as JSON text
@@ -81,23 +84,77 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tts: an expectation collected from a .tts spec file")
     if not config.pluginmanager.is_registered(builtins):
         config.pluginmanager.register(builtins, "tts-builtins")
+    config.stash[settings_key] = settings_from(config)
+    config.stash[callbacks_key] = callbacks_for(config)
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    """The run's settings from options, then ini values; relative paths are taken from
+    where pytest was invoked, and the store defaults to ``.tts-cache`` at the rootdir."""
+    base = Path(config.invocation_params.dir)
+
+    def path(option: str, ini: str) -> Path | None:
+        value = config.getoption(option) or config.getini(ini)
+        if not value:
+            return None
+        return Path(value) if Path(value).is_absolute() else base / value
+
+    offline = config.getoption("--tts-offline")
+    return Settings(
+        rootdir=Path(config.rootpath),
+        cache_dir=resolve_cache_dir(
+            config.getoption("--tts-cache-dir") or config.getini("tts_cache_dir"),
+            base=base,
+            rootdir=Path(config.rootpath),
+        ),
+        offline=bool(config.getini("tts_offline")) if offline is None else bool(offline),
+        update_baselines=bool(config.getoption("--tts-update-baselines")),
+        allow_provenance_mismatch=bool(config.getoption("--tts-allow-provenance-mismatch")),
+        report=path("--tts-report", "tts_report"),
+        json=path("--tts-json", "tts_json"),
+    )
+
+
+def callbacks_for(config: pytest.Config) -> Callbacks:
+    """Live output and progress through pytest's capture manager and terminal reporter.
+
+    Generation runs inside the first item's ``runtest``, where pytest captures output:
+    capture is suspended so that progress reaches the terminal (or the CI log) as it
+    happens, on the terminal reporter's stream after a fresh line.
+    """
+
+    @contextlib.contextmanager
+    def live_output() -> Iterator[None]:
+        capman = config.pluginmanager.get_plugin("capturemanager")
+        with (
+            capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        ):
+            yield
+
+    def progress() -> IO[str] | None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return None
+        reporter.write_line("")
+        stream: IO[str] | None = getattr(getattr(reporter, "_tw", None), "_file", None)
+        return stream
+
+    return Callbacks(live_output=live_output, progress=progress)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from pytest_tts.collect import collect_file
-
     return collect_file(file_path, parent)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # An xdist worker hands what it judged to the controller, which reports the whole run.
     output = getattr(session.config, "workeroutput", None)
-    runtime = session.config.stash.get(runtime_key, None)
-    if output is None or runtime is None or not runtime.judged:
+    engine = session.config.stash.get(engine_key, None)
+    if output is None or engine is None or not engine.judged:
         return
     from pytest_tts.report.json_io import dumps
 
-    output[WORKER_OUTPUT] = dumps(runtime.results())
+    output[WORKER_OUTPUT] = dumps(engine.results())
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -123,35 +180,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
         report_run(config, terminalreporter, merge_results(parts))
         return
-    runtime = config.stash.get(runtime_key, None)
-    if runtime is not None:
-        runtime.terminal_summary(terminalreporter)
+    engine = config.stash.get(engine_key, None)
+    if engine is not None and engine.judged:
+        report_run(config, terminalreporter, engine.results())
 
 
 def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results: Any) -> None:
     """Print the pytest-tts summary of ``results`` (a ``RunResults``) and write the HTML
-    and JSON reports the options ask for."""
-    import importlib
-
+    and JSON reports the settings ask for."""
     from pytest_tts.report.summary import SearchCounts, render_summary, search_line
+    from pytest_tts.run import write_reports
 
     reporter.write_sep("=", "pytest-tts summary")
     reporter.write_line(render_summary(results, config.option.verbose))
     if results.search and config.option.verbose > -2:
         reporter.write_line(search_line(SearchCounts(**results.search)))
-    for option, ini, writer in (
-        ("--tts-report", "tts_report", "pytest_tts.report.html:write_html"),
-        ("--tts-json", "tts_json", "pytest_tts.report.json_io:write_json"),
-    ):
-        target = config.getoption(option) or config.getini(ini)
-        if not target:
-            continue
-        module_name, _, attr = writer.partition(":")
-        path = Path(target)
-        if not path.is_absolute():
-            path = Path(config.invocation_params.dir) / path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        written = getattr(importlib.import_module(module_name), attr)(results, path)
+    for written in write_reports(results, config.stash[settings_key]):
         reporter.write_line(f"pytest-tts: wrote {written}")
 
 
@@ -159,31 +203,6 @@ def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Engines are shut down explicitly: left to interpreter exit, vLLM logs errors into
     # closed streams.
-    runtime = config.stash.get(runtime_key, None)
-    if runtime is not None:
-        runtime.close()
-
-
-def cache_dir(config: pytest.Config) -> Path:
-    """The sample store's folder: option, then ini, then ``.tts-cache`` at the rootdir."""
-    value = config.getoption("--tts-cache-dir") or config.getini("tts_cache_dir")
-    if value:
-        path = Path(value)
-        return path if path.is_absolute() else Path(config.invocation_params.dir) / path
-    return Path(config.rootpath) / ".tts-cache"
-
-
-def offline(config: pytest.Config) -> bool:
-    value = config.getoption("--tts-offline")
-    return bool(config.getini("tts_offline")) if value is None else bool(value)
-
-
-def get_registry(config: pytest.Config) -> Registry:
-    """The session's registry, filled on first use by every ``pytest_tts_register``."""
-    registry = config.stash.get(registry_key, None)
-    if registry is None:
-        from pytest_tts.registry import build_registry
-
-        registry = build_registry(config.pluginmanager)
-        config.stash[registry_key] = registry
-    return registry
+    engine = config.stash.get(engine_key, None)
+    if engine is not None:
+        engine.close()

@@ -134,3 +134,14 @@ def standalone_pluginmanager() -> Any:
     pm.register(builtins, name="tts-builtins")
     pm.load_setuptools_entrypoints("pytest_tts")
     return pm
+
+
+def flops_hook(pluginmanager: Any) -> Callable[..., float | None] | None:
+    """The ``pytest_tts_count_flops`` hook of ``pluginmanager``, or None when only the
+    built-in FLOPs model implements it (the run then uses its vectorized form)."""
+    from pytest_tts import builtins
+
+    hook = pluginmanager.hook.pytest_tts_count_flops
+    if all(impl.plugin is builtins for impl in hook.get_hookimpls()):
+        return None
+    return hook

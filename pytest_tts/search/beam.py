@@ -25,7 +25,7 @@ Budget. The curve's budgets ``k`` are beam widths: powers of two up to ``width``
 ran alone (generation is shared through the store only to save time). ``cost_samples`` of a
 point is ``k x e``, the candidates drawn per round: with steps of similar length it is the
 number of full samples a best-of-N would decode as many tokens for. Tokens and FLOPs are the
-real counts (see ``pytest_tts.search.common``), prefixes counted in full every round;
+real counts (see ``pytest_tts.search.cost``), prefixes counted in full every round;
 ``prefix_cost = "cached"`` counts only the first round's prompt instead, the cost on an
 engine whose prefix cache keeps every earlier round (vLLM on GPU, for prompts longer than a
 KV block).
@@ -38,7 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.search.common import Draw, Path, RunCost, Searcher, StepSearch, path_score
+from pytest_tts.search.cost import RunCost
+from pytest_tts.search.loop import StepSearch
+from pytest_tts.search.paths import Draw, Path, path_score
+from pytest_tts.search.verdicts import Searcher
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
 

@@ -20,7 +20,7 @@ Per problem, with ``N`` particles:
 
 Budget and cost: the curve's budgets are particle counts, powers of two up to
 ``particles``; ``cost_samples`` is ``N`` (continuations drawn per round). Tokens and FLOPs
-are counted like beam search's (``pytest_tts.search.common``), ``prefix_cost`` included.
+are counted like beam search's (``pytest_tts.search.cost``), ``prefix_cost`` included.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from typing import Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.search.common import Path, RunCost, Searcher, StepSearch, path_score
+from pytest_tts.search.cost import RunCost
+from pytest_tts.search.loop import StepSearch
+from pytest_tts.search.paths import Path, path_score
+from pytest_tts.search.verdicts import Searcher
 from pytest_tts.strategies.base import verifier_name
 from pytest_tts.types import Problem
 

@@ -20,7 +20,7 @@ import pytest
 from pytest_tts.backends.base import GenerationRequest, prompt_seed
 from pytest_tts.backends.openai import openai
 from pytest_tts.errors import BackendError, ServerUnavailableError
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -197,7 +197,7 @@ def test_real_server_counts_logprobs_and_topups(vllm_server: str, tmp_path: Path
 
     problems = [Problem(str(i), p) for i, p in enumerate(prompts)]
     with SampleStore.in_dir(tmp_path) as store:
-        pool = PoolRequest(backend, problems, Sampling(n=4, max_tokens=8, seed=11))
+        pool = SampleRequest(backend, problems, Sampling(n=4, max_tokens=8, seed=11))
         assert ensure_samples(store, [pool]).generated == 24
         assert ensure_samples(store, [pool]).generated == 0
         assert len(load_samples(store, pool)) == 6

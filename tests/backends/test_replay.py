@@ -9,7 +9,7 @@ import pytest
 
 from pytest_tts.backends.replay import replay
 from pytest_tts.errors import BackendError
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples, sample_extras
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples, sample_extras
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -49,12 +49,12 @@ def test_one_record_per_sample(tmp_path: Path) -> None:
     backend = replay("s.jsonl", base_dir=tmp_path)
     problems = [Problem("a", "Q:1+1", "2"), Problem("b", "Q:2+2", "4")]
     with SampleStore.in_dir(tmp_path / "c") as store:
-        request = PoolRequest(backend, problems[:1], Sampling(n=2))
+        request = SampleRequest(backend, problems[:1], Sampling(n=2))
         assert ensure_samples(store, [request]).generated == 2
         assert [s.text for s in load_samples(store, request)["a"]] == ["3", "2"]
         extras = sample_extras(store, request)
         assert extras[("a", 0)] == {"correct": False, "score": 0.25}
-        one = PoolRequest(backend, problems[1:], Sampling(n=1))
+        one = SampleRequest(backend, problems[1:], Sampling(n=1))
         ensure_samples(store, [one])
         (sample,) = load_samples(store, one)["b"]
         assert sample.completion_tokens == 3  # 13 characters / 4, flagged as estimated
@@ -62,7 +62,7 @@ def test_one_record_per_sample(tmp_path: Path) -> None:
         with pytest.raises(
             BackendError, match="holds 1 samples of problem 'b'; the spec asks for 2"
         ):
-            ensure_samples(store, [PoolRequest(backend, problems[1:], Sampling(n=2))])
+            ensure_samples(store, [SampleRequest(backend, problems[1:], Sampling(n=2))])
 
 
 def test_errors_name_the_line_and_the_field(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_errors_name_the_line_and_the_field(tmp_path: Path) -> None:
         SampleStore.in_dir(tmp_path / "c") as store,
         pytest.raises(BackendError, match=r"bad.jsonl:1: record has no field 'completion'"),
     ):
-        ensure_samples(store, [PoolRequest(backend, [Problem("1", "p")], Sampling(n=1))])
+        ensure_samples(store, [SampleRequest(backend, [Problem("1", "p")], Sampling(n=1))])
     with pytest.raises(BackendError, match="replay\\(\\) has no field 'answr'"):
         replay("bad.jsonl", base_dir=tmp_path, answr="x")
     with pytest.raises(BackendError, match="does not exist"):
@@ -100,7 +100,7 @@ def test_qwen_math_samples_replay_with_a_field_mapping(tmp_path: Path) -> None:
     )
     problems = [Problem(str(r["idx"]), r["question"], r["gt"]) for r in records]
     with SampleStore.in_dir(tmp_path / "c") as store:
-        request = PoolRequest(backend, problems, Sampling(n=8))
+        request = SampleRequest(backend, problems, Sampling(n=8))
         report = ensure_samples(store, [request])
         assert (report.generated, report.reused) == (800, 0)
         assert ensure_samples(store, [request]).generated == 0

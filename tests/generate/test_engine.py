@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_tts.backends.vllm import VLLMBackend
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples, missing_samples
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples, missing_samples
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -29,8 +29,8 @@ ENGINE = {"dtype": "float32", "max_model_len": 64}
 
 
 def test_topup_equals_one_large_request(vllm_backend: Any, tmp_path: Path) -> None:
-    def pool(n: int) -> PoolRequest:
-        return PoolRequest(vllm_backend, PROBLEMS, Sampling(n=n, max_tokens=10, seed=3))
+    def pool(n: int) -> SampleRequest:
+        return SampleRequest(vllm_backend, PROBLEMS, Sampling(n=n, max_tokens=10, seed=3))
 
     with SampleStore.in_dir(tmp_path / "a") as grown, SampleStore.in_dir(tmp_path / "b") as whole:
         assert ensure_samples(grown, [pool(4)]).generated == 12
@@ -53,18 +53,18 @@ def test_provenance_change_is_a_new_pool(
     shutil.copytree(tiny_model_dir, copy)
     sampling = Sampling(n=2, max_tokens=6)
     with SampleStore.in_dir(tmp_path / "cache") as store:
-        ensure_samples(store, [PoolRequest(vllm_backend, PROBLEMS, sampling)])
+        ensure_samples(store, [SampleRequest(vllm_backend, PROBLEMS, sampling)])
         same = VLLMBackend(copy, dict(ENGINE))
         (copy / "README.md").write_text("not part of the model")
-        assert missing_samples(store, [PoolRequest(same, PROBLEMS, sampling)]) == []
+        assert missing_samples(store, [SampleRequest(same, PROBLEMS, sampling)]) == []
         config = json.loads((copy / "config.json").read_text())
         config["rms_norm_eps"] = config.get("rms_norm_eps", 1e-6) * 2
         (copy / "config.json").write_text(json.dumps(config))
         changed = VLLMBackend(copy, dict(ENGINE))
-        (shortfall,) = missing_samples(store, [PoolRequest(changed, PROBLEMS, sampling)])
+        (shortfall,) = missing_samples(store, [SampleRequest(changed, PROBLEMS, sampling)])
         assert shortfall.missing == 6
         hotter = Sampling(n=2, max_tokens=6, temperature=0.5)
-        (shortfall,) = missing_samples(store, [PoolRequest(vllm_backend, PROBLEMS, hotter)])
+        (shortfall,) = missing_samples(store, [SampleRequest(vllm_backend, PROBLEMS, hotter)])
         assert shortfall.missing == 6
         assert not same.started
         assert not changed.started
@@ -73,7 +73,7 @@ def test_provenance_change_is_a_new_pool(
 FILL_SCRIPT = """
 import json, os, sys
 from pytest_tts.backends.vllm import vllm
-from pytest_tts.generate import PoolRequest, ensure_samples
+from pytest_tts.generate import SampleRequest, ensure_samples
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -85,7 +85,7 @@ def main():
     # between commits however fast the machine is
     backend = vllm(model, dtype="float32", max_model_len=64, max_num_seqs=64)
     with SampleStore.in_dir(cache) as store:
-        request = PoolRequest(backend, problems, Sampling(n=int(n), max_tokens=int(max_tokens)))
+        request = SampleRequest(backend, problems, Sampling(n=int(n), max_tokens=int(max_tokens)))
         report = ensure_samples(store, [request])
     backend.close()
     print(json.dumps({"generated": report.generated, "reused": report.reused}))
@@ -134,7 +134,7 @@ def test_sigkill_mid_generation_loses_at_most_the_batch_in_flight(
     assert 0 < committed < total, f"expected a partial fill, found {committed} of {total}"
 
     problems = [Problem(f"p{i}", f"Q:{i}+{i}\nA:") for i in range(prompts)]
-    request = PoolRequest(vllm_backend, problems, Sampling(n=n, max_tokens=max_tokens))
+    request = SampleRequest(vllm_backend, problems, Sampling(n=n, max_tokens=max_tokens))
     with SampleStore.in_dir(cache) as store:
         survived = store.sample_count()
         assert survived >= committed
@@ -148,7 +148,7 @@ def test_sigkill_mid_generation_loses_at_most_the_batch_in_flight(
 XDIST_TEST = """
 import json, os
 from pytest_tts.backends.vllm import vllm
-from pytest_tts.generate import PoolRequest, ensure_samples, load_samples
+from pytest_tts.generate import SampleRequest, ensure_samples, load_samples
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem
@@ -159,7 +159,7 @@ def test_fill(worker_id):
     cache = os.environ["TTS_TEST_CACHE"]
     try:
         with SampleStore.in_dir(cache) as store:
-            request = PoolRequest(backend, problems, Sampling(n=16, max_tokens=16))
+            request = SampleRequest(backend, problems, Sampling(n=16, max_tokens=16))
             report = ensure_samples(store, [request])
             loaded = load_samples(store, request)
             assert sum(len(v) for v in loaded.values()) == 12 * 16

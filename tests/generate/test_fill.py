@@ -12,8 +12,8 @@ import pytest
 from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult, prompt_seed
 from pytest_tts.errors import EngineError, MissingSamplesError
 from pytest_tts.generate import (
-    PoolRequest,
     Progress,
+    SampleRequest,
     ensure_samples,
     load_samples,
     missing_samples,
@@ -59,8 +59,8 @@ class FakeBackend:
 PROBLEMS = [Problem(f"id{i}", f"Q:{i}+{i}\nA:", str(2 * i)) for i in range(5)]
 
 
-def pool(backend: FakeBackend, n: int, **kw: Any) -> PoolRequest:
-    return PoolRequest(backend, PROBLEMS, Sampling(n=n, **kw), label="arith × sums")
+def pool(backend: FakeBackend, n: int, **kw: Any) -> SampleRequest:
+    return SampleRequest(backend, PROBLEMS, Sampling(n=n, **kw), label="arith × sums")
 
 
 @pytest.fixture
@@ -103,7 +103,9 @@ def test_provenance_change_starts_a_new_pool(store: SampleStore) -> None:
 
 def test_offline_names_the_pool_and_the_shortfall(store: SampleStore) -> None:
     backend = FakeBackend()
-    ensure_samples(store, [PoolRequest(backend, PROBLEMS[:2], Sampling(n=4), label="arith × sums")])
+    ensure_samples(
+        store, [SampleRequest(backend, PROBLEMS[:2], Sampling(n=4), label="arith × sums")]
+    )
     with pytest.raises(MissingSamplesError) as info:
         ensure_samples(store, [pool(backend, 8)], offline=True)
     text = str(info.value)
@@ -175,8 +177,8 @@ def test_progress_redraws_one_line_on_a_tty() -> None:
 def test_shortfalls_are_per_request_even_when_pools_are_shared(store: SampleStore) -> None:
     backend = FakeBackend()
     ensure_samples(store, [pool(backend, 4)])
-    small = PoolRequest(backend, PROBLEMS, Sampling(n=4), label="small")
-    large = PoolRequest(backend, PROBLEMS[:2], Sampling(n=6), label="large")
+    small = SampleRequest(backend, PROBLEMS, Sampling(n=4), label="small")
+    large = SampleRequest(backend, PROBLEMS[:2], Sampling(n=6), label="large")
     (shortfall,) = missing_samples(store, [small, large])
     assert (shortfall.label, shortfall.needed, shortfall.missing, shortfall.prompts) == (
         "large",

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pytest_tts.estimate.flops import generation_flops
+from pytest_tts.search import SearchContext
 from pytest_tts.search.beam import beam_search
-from pytest_tts.session import SearchContext
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.tasks.arith import format_prompt

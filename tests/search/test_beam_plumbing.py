@@ -16,9 +16,10 @@ import pytest
 
 from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
 from pytest_tts.errors import EstimationError, MissingSamplesError
+from pytest_tts.search import SearchContext
 from pytest_tts.search.beam import beam_search
-from pytest_tts.search.common import aggregate, path_score, widths_up_to
-from pytest_tts.session import SearchContext
+from pytest_tts.search.loop import widths_up_to
+from pytest_tts.search.paths import aggregate, path_score
 from pytest_tts.spec import PluginCall, Sampling, VerifierRef
 from pytest_tts.store import SampleStore
 from pytest_tts.tasks.arith import format_prompt, parse_question, reference_steps

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from test_beam_plumbing import PROBLEMS, StepBackend
 
+from pytest_tts.search import SearchContext
 from pytest_tts.search.beam import beam_search, lookahead_search
-from pytest_tts.search.common import StepSampler
 from pytest_tts.search.particles import particle_filter
-from pytest_tts.session import SearchContext
+from pytest_tts.search.sampling import StepSampler
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.tasks.arith import reference_steps

@@ -1,0 +1,78 @@
+"""Stage 4, estimate: the curve of one measure (metric, strategy, model) on its pool.
+
+In: a verified pool, the measure's strategy call, extra budget points, and what a search
+strategy needs to generate (store, instances, ``offline``, callbacks). Out: a ``Curve``
+(per-problem values, mean and interval, costs in samples, tokens and FLOPs at every budget
+point), cached on the pool per strategy and budget points. A selection strategy reads the
+pool's arrays; a search strategy (:class:`pytest_tts.search.SearchStrategy`) generates step
+by step through the store, and its counters are appended to ``searched``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pytest_tts.run.settings import live
+
+if TYPE_CHECKING:
+    from pytest_tts.estimate.curves import Curve
+    from pytest_tts.run.instances import Instances
+    from pytest_tts.run.plan import PoolState
+    from pytest_tts.run.settings import Callbacks
+    from pytest_tts.spec import PluginCall
+    from pytest_tts.store import SampleStore
+
+# every curve's interval level: gates with their own level bound the per-problem values
+CURVE_CONFIDENCE = 0.95
+
+
+def pool_curve(
+    pool: PoolState,
+    call: PluginCall,
+    extra_ks: Iterable[int] = (),
+    *,
+    store: SampleStore,
+    instances: Instances,
+    offline: bool,
+    callbacks: Callbacks,
+    searched: list[Any],
+) -> Curve:
+    """The curve of strategy ``call`` on ``pool`` at the default budget points (powers of
+    two up to n, and n) plus ``extra_ks``."""
+    from pytest_tts.estimate.curves import compute_curve, default_ks
+    from pytest_tts.search.contract import SearchContext, is_search_strategy
+
+    pool.checked()
+    assert pool.arrays is not None
+    n = pool.arrays.n_samples
+    ks = sorted({int(k) for k in default_ks(n)} | {int(k) for k in extra_ks if 1 <= k <= n})
+    key = call.text + repr(ks)
+    if key in pool.curves:
+        return pool.curves[key]
+    strategy = instances.strategy(call)
+    backend = instances.backend(pool.model, pool.base_dir)
+    flops_fn = instances.flops_fn(backend)
+    if is_search_strategy(strategy):
+        oracle = pool.spec.oracle
+        context = SearchContext(
+            store=store,
+            backend=backend,
+            problems=tuple(pool.problems),
+            sampling=pool.spec.sampling,
+            oracle=instances.verifier(oracle, pool.base_dir) if oracle else None,
+            verifiers={n: instances.verifier(r, pool.base_dir) for n, r in pool.verifiers.items()},
+            flops_fn=flops_fn,
+            offline=offline,
+            ks=tuple(ks),
+            confidence=CURVE_CONFIDENCE,
+            label=pool.label,
+        )
+        with live(callbacks):
+            pool.curves[key] = strategy.search_curve(context)
+        searched.append(getattr(strategy, "stats", None))
+    else:
+        pool.curves[key] = compute_curve(
+            strategy, pool.arrays, ks, flops_fn=flops_fn, confidence=CURVE_CONFIDENCE
+        )
+    return pool.curves[key]

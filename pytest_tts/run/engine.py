@@ -1,0 +1,157 @@
+"""The orchestrator: plan → generate → verify, then estimate and judge one expectation at a
+time, then results. It holds the run's state and calls each stage with explicit inputs.
+
+::
+
+    engine = Engine(settings, registry)
+    engine.prepare(selected)               # [(SpecDef, Expectation), ...] to run
+    record = engine.judge(spec, expectation, nodeid)
+    results = engine.results()             # pytest_tts.report.results.RunResults
+    engine.close()
+
+``prepare`` runs once, for every selected expectation at once: one pool per (spec, model),
+one batched fill per engine, one verification pass. :func:`pytest_tts.run.run_specs` does
+all of it for a list of spec files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pytest_tts.errors import TTSError
+from pytest_tts.run.instances import CountFlops, Instances
+from pytest_tts.run.plan import PoolKey, PoolState, load_problems, plan_pool, plan_pools, pool_key
+from pytest_tts.run.results import Judged, build_results
+from pytest_tts.run.settings import Callbacks, Settings
+
+if TYPE_CHECKING:
+    from pytest_tts.estimate.curves import Curve
+    from pytest_tts.generate import FillReport
+    from pytest_tts.registry import Registry
+    from pytest_tts.report.results import RunResults
+    from pytest_tts.spec import Expectation, Measure, ModelRef, SpecDef
+    from pytest_tts.store import SampleStore
+
+
+class Engine:
+    """One run's state: instances, the store, pools, and the expectations judged so far."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        *,
+        callbacks: Callbacks | None = None,
+        count_flops: CountFlops | None = None,
+    ) -> None:
+        self.settings = settings
+        self.callbacks = callbacks if callbacks is not None else Callbacks()
+        self.instances = Instances(registry, settings.rootdir, count_flops)
+        self.store: SampleStore | None = None
+        self.pools: dict[PoolKey, PoolState] = {}
+        self.judged: list[Judged] = []
+        self.fill: FillReport | None = None
+        # step-wise searches' counters (their continuations are in no pool's counts)
+        self.searched: list[Any] = []
+        self.prepared = False
+        self.started = time.time()
+        # vLLM logs engine start-up at INFO and hardware advice at WARNING; a test run wants
+        # errors only. An explicit VLLM_LOGGING_LEVEL in the environment wins.
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+
+    def prepare(self, selected: Iterable[tuple[SpecDef, Expectation]]) -> None:
+        """Plan, fill and verify every pool the selected expectations read (once per run)."""
+        if self.prepared:
+            return
+        self.prepared = True
+        from pytest_tts.run.fill import fill_pools
+        from pytest_tts.run.verify import verify_pools
+        from pytest_tts.store import SampleStore
+
+        self.settings.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store = SampleStore.in_dir(self.settings.store_dir)
+        self.pools = plan_pools(selected, self.instances)
+        pools = list(self.pools.values())
+        load_problems(pools, self.instances)
+        self.fill = fill_pools(
+            pools, self.store, offline=self.settings.offline, callbacks=self.callbacks
+        )
+        verify_pools(pools, self.store, self.instances)
+
+    def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:
+        """The verified pool of ``spec`` on ``model``; raises its error, or says it was not
+        prepared when no selected expectation needed it."""
+        key = pool_key(spec, model)
+        if key not in self.pools:
+            self.pools[key] = plan_pool(spec, model, self.instances)
+        return self.pools[key].checked()
+
+    def curve(self, spec: SpecDef, measure: Measure, extra_ks: Iterable[int] = ()) -> Curve:
+        """The measure's curve on its pool (cached per strategy and budget points)."""
+        from pytest_tts.run.curves import pool_curve
+
+        assert self.store is not None
+        return pool_curve(
+            self.pool(spec, measure.model),
+            measure.strategy,
+            extra_ks,
+            store=self.store,
+            instances=self.instances,
+            offline=self.settings.offline,
+            callbacks=self.callbacks,
+            searched=self.searched,
+        )
+
+    def judge(self, spec: SpecDef, expectation: Expectation, nodeid: str = "") -> Judged:
+        """Judge one expectation; the record says whether it passed, failed or could not be
+        judged (``error``, with the TTSError)."""
+        from pytest_tts.run.judge import JudgeInputs, judge
+
+        record = Judged(nodeid or expectation.id, spec, expectation)
+        self.judged.append(record)
+        inputs = JudgeInputs(
+            spec=spec,
+            expectation=expectation,
+            nodeid=record.nodeid,
+            curves_of=lambda measure, extra: self.curve(spec, measure, extra),
+            pool=lambda model: self.pool(spec, model),
+            settings=self.settings,
+            instances=self.instances,
+        )
+        started = time.perf_counter()
+        try:
+            record.gate = judge(inputs)
+        except TTSError as exc:
+            record.error = exc
+            record.message = str(exc)
+        finally:
+            record.duration = time.perf_counter() - started
+            record.curves = inputs.reads.curves
+            record.baseline = inputs.reads.baseline
+        if record.gate is not None:
+            record.outcome = "passed" if record.gate.passed else "failed"
+            if not record.gate.passed:
+                record.message = record.gate.render()
+        return record
+
+    def results(self) -> RunResults:
+        """Everything judged so far, as the reports read it."""
+        return build_results(
+            self.judged,
+            self.pools,
+            self.instances,
+            rootdir=self.settings.rootdir,
+            started=self.started,
+            searched=self.searched,
+        )
+
+    def close(self) -> None:
+        """Shut every engine down and close the store (explicitly: left to interpreter exit,
+        vLLM logs errors into closed streams)."""
+        self.instances.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None

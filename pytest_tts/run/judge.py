@@ -1,0 +1,289 @@
+"""Stage 5, judge: one expectation's gate, dispatched by expectation kind.
+
+In: a :class:`JudgeInputs` (the spec, the expectation, a curve getter and a pool getter over
+the run's verified pools, the run's settings and instances). Out: the gate's ``GateResult``;
+every curve the judge read, and the baseline a regression read or recorded, are kept in
+``inputs.reads`` as they are read, so the reports show them even when the judge then fails.
+:data:`JUDGES` maps each kind of check (``pytest_tts.spec``) to its judge; a statistical gate
+lives in ``pytest_tts.gates`` and takes arrays, not specs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pytest_tts import __version__
+from pytest_tts.errors import EstimationError
+from pytest_tts.run.settings import relative
+from pytest_tts.spec import (
+    Comparison,
+    Expectation,
+    Measure,
+    ModelRef,
+    Monotone,
+    NoRegression,
+    SpecDef,
+    Threshold,
+    VerifierBound,
+)
+
+if TYPE_CHECKING:
+    from pytest_tts.estimate.curves import Curve
+    from pytest_tts.gates.baseline import Provenance
+    from pytest_tts.gates.result import GateResult
+    from pytest_tts.run.instances import Instances
+    from pytest_tts.run.plan import PoolState
+    from pytest_tts.run.settings import Settings
+
+ESTIMATOR_VERSION = "1"
+# Provenance fields a regression gate exists to compare across (see judge_regression).
+UNDER_TEST = ("model_hash", "engine", "engine_version")
+
+
+@dataclass
+class Reads:
+    """What a judge has read so far: curves as ``(curve, metric)``, and the baseline entry
+    a regression read or recorded."""
+
+    curves: list[tuple[Curve, str]] = field(default_factory=list)
+    baseline: Any = None
+
+
+@dataclass(frozen=True)
+class JudgeInputs:
+    """What a judge reads: curves and pools of the run's verified pools (``curves_of`` and
+    ``pool`` raise the pool's error), and the run's settings and instances. ``nodeid`` names
+    the item in messages (a baseline entry that is missing, say)."""
+
+    spec: SpecDef
+    expectation: Expectation
+    nodeid: str
+    curves_of: Callable[[Measure, Iterable[int]], Curve]
+    pool: Callable[[ModelRef], PoolState]
+    settings: Settings
+    instances: Instances
+    reads: Reads = field(default_factory=Reads)
+
+    def curve(self, measure: Measure, extra_ks: Iterable[int] = ()) -> Curve:
+        """The measure's curve (with ``extra_ks`` among its budget points), kept in reads."""
+        curve = self.curves_of(measure, extra_ks)
+        self.reads.curves.append((curve, measure.metric))
+        return curve
+
+
+def judge(inputs: JudgeInputs) -> GateResult:
+    """Judge ``inputs.expectation`` with the judge of its kind."""
+    check = inputs.expectation.check
+    judge_fn = JUDGES.get(type(check))
+    if judge_fn is None:
+        msg = f"unknown expectation kind {type(check).__name__}"
+        raise EstimationError(msg)
+    return judge_fn(check, inputs)
+
+
+def judge_threshold(check: Threshold, inputs: JudgeInputs) -> GateResult:
+    from pytest_tts.gates.threshold import check_threshold
+
+    budget = check.budget
+    extra = [int(budget.value)] if budget is not None and budget.unit == "n" else []
+    curve = inputs.curve(check.measure, extra)
+    unit = budget.unit if budget is not None else "n"
+    gate = check_threshold(
+        curve.per_problem,
+        curve.ks,
+        curve.cost(unit),
+        op=check.op,
+        value=check.value,
+        budget=budget,
+        confidence=check.confidence,
+        metric=check.measure.metric,
+        strategy=curve.strategy,
+    )
+    return gate
+
+
+def judge_comparison(check: Comparison, inputs: JudgeInputs) -> GateResult:
+    from pytest_tts.gates.compare import check_comparison
+
+    left = inputs.curve(check.left)
+    right = inputs.curve(check.right)
+    gate = check_comparison(
+        left.per_problem,
+        left.cost(check.unit),
+        right.per_problem,
+        right.cost(check.unit),
+        op=check.op,
+        at=check.range,
+        confidence=check.confidence,
+        unit=check.unit,
+        left_label=measure_label(check.left, inputs.spec),
+        right_label=measure_label(check.right, inputs.spec),
+        left_ids=left.problem_ids,
+        right_ids=right.problem_ids,
+    )
+    return gate
+
+
+def judge_monotone(check: Monotone, inputs: JudgeInputs) -> GateResult:
+    from pytest_tts.gates.monotone import check_monotone
+
+    curve = inputs.curve(check.measure)
+    gate = check_monotone(
+        curve.per_problem,
+        curve.ks,
+        curve.cost(check.unit),
+        tolerance=check.tolerance,
+        confidence=check.confidence,
+        unit=check.unit,
+        metric=check.measure.metric,
+        strategy=curve.strategy,
+    )
+    return gate
+
+
+def judge_verifier_bound(check: VerifierBound, inputs: JudgeInputs) -> GateResult:
+    from pytest_tts.gates.verifier_bound import check_verifier_bound
+
+    pool = inputs.pool(inputs.spec.model)
+    assert pool.arrays is not None
+    gate = check_verifier_bound(
+        pool.arrays.correct,
+        pool.arrays.accepts(check.verifier.name),
+        value=check.value,
+        op=check.op,
+        metric=check.metric,
+        confidence=check.confidence,
+        verifier_name=check.verifier.name,
+    )
+    return gate
+
+
+def judge_regression(check: NoRegression, inputs: JudgeInputs) -> GateResult:
+    """Compare the curve with its stored baseline, or record it (``update_baselines``).
+
+    The baseline pins the experiment (dataset, prompts, sampling, verifiers, estimator):
+    comparing across a change there is meaningless, so it is an error. The model and the
+    engine are what the gate tests: their change is reported, not refused.
+    """
+    from pytest_tts.gates.baseline import (
+        DEFAULT_IGNORED,
+        BaselineEntry,
+        baseline_path,
+        check_provenance,
+        load_entry,
+        mismatch_notes,
+        provenance_differences,
+        update_entry,
+    )
+    from pytest_tts.gates.regression import check_regression
+    from pytest_tts.gates.result import GateResult
+
+    spec, settings = inputs.spec, inputs.settings
+    curve = inputs.curve(check.measure)
+    provenance = pool_provenance(inputs.pool(check.measure.model), inputs.instances)
+    path = baseline_path(spec.path, spec.name)
+    expectation_id = inputs.expectation.id
+    unit = check.budget.unit if check.budget is not None else "n"
+    if settings.update_baselines:
+        entry = BaselineEntry.from_arrays(
+            curve.per_problem,
+            curve.problem_ids,
+            curve.ks,
+            costs={"tokens": curve.cost_tokens, "flops": _finite(curve.cost_flops)},
+            strategy=curve.strategy,
+            metric=check.measure.metric,
+            provenance=provenance,
+        )
+        update_entry(path, spec.name, expectation_id, entry)
+        gate = GateResult(
+            passed=True,
+            kind="regression",
+            headline=f"baseline recorded in {relative(path, settings.rootdir)} "
+            f"({len(curve.ks)} budget points, {len(curve.problem_ids)} problems)",
+            method="--tts-update-baselines: recorded, not compared",
+        )
+        inputs.reads.baseline = entry
+        return gate
+    entry = load_entry(path, expectation_id, nodeid=inputs.nodeid)
+    inputs.reads.baseline = entry
+    diffs = check_provenance(
+        entry.provenance,
+        provenance,
+        allow_mismatch=settings.allow_provenance_mismatch,
+        where=inputs.nodeid,
+        # a larger pool estimates the same value at each k: n is not part of the experiment
+        ignore=(*DEFAULT_IGNORED, *UNDER_TEST, "sampling.n"),
+    )
+    under_test = [
+        f"{name} changed since the baseline: {entry_value!r} -> {current_value!r}"
+        for name, (entry_value, current_value) in provenance_differences(
+            entry.provenance, provenance
+        ).items()
+        if name in UNDER_TEST
+    ]
+    gate = check_regression(
+        curve.per_problem,
+        entry.matrix(),
+        ks=curve.ks,
+        tolerance=check.tolerance,
+        confidence=check.confidence,
+        cost=curve.cost(unit),
+        current_ids=curve.problem_ids,
+        baseline_ids=entry.problem_ids,
+        baseline_ks=entry.ks,
+        budget=check.budget,
+        unit=unit,
+        metric=check.measure.metric,
+        notes=[*under_test, *mismatch_notes(diffs)],
+    )
+    return gate
+
+
+JUDGES: dict[type, Callable[[Any, JudgeInputs], GateResult]] = {
+    Threshold: judge_threshold,
+    Comparison: judge_comparison,
+    Monotone: judge_monotone,
+    VerifierBound: judge_verifier_bound,
+    NoRegression: judge_regression,
+}
+
+
+def pool_provenance(pool: PoolState, instances: Instances) -> Provenance:
+    """What a baseline records of the pool: model, engine, dataset, sampling, verifiers."""
+    from pytest_tts.gates.baseline import Provenance
+
+    prov = dict(instances.backend(pool.model, pool.base_dir).provenance())
+    spec = pool.spec
+    sampling = dataclasses.asdict(spec.sampling)
+    sampling["extra"] = dict(spec.sampling.extra)
+    verifiers = {
+        name: str(instances.verifier(ref, pool.base_dir).identity())
+        for name, ref in sorted(pool.verifiers.items())
+    }
+    return Provenance(
+        model_hash=str(prov.get("model_hash", prov.get("model", ""))),
+        engine=str(prov.get("engine", "")),
+        engine_version=str(prov.get("engine_version", "")),
+        dataset_hash=pool.dataset_hash,
+        sampling=sampling,
+        estimator_version=f"{__version__}/{ESTIMATOR_VERSION}",
+        date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        extra={"verifiers": verifiers},
+    )
+
+
+def measure_label(measure: Measure, spec: SpecDef) -> str:
+    """``metric using S``, with ``of MODEL`` when the measure reads another model's pool."""
+    if measure.model.name != spec.model.name:
+        return f"{measure.metric} of {measure.model.name} using {measure.strategy.text}"
+    return f"{measure.metric} using {measure.strategy.text}"
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, 0.0)
