@@ -1,19 +1,23 @@
 """pytest-tts's own plugins, registered through the same hook that users implement.
 
-Targets are lazy ``"module:attribute"`` paths: registering costs no imports.
+Targets are lazy ``"module:attribute"`` paths: registering costs no imports. The hooks are
+marked with pluggy's marker for the ``pytest`` project (what ``@hookimpl`` is), so
+this module works in pytest and in the standalone plugin manager alike, without pytest.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pytest
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("pytest")
 
 if TYPE_CHECKING:
     from pytest_tts.registry import Registry
 
 
-@pytest.hookimpl
+@hookimpl
 def pytest_tts_register(registry: Registry) -> None:
     # Each package section below is owned by the module it points at; keep them sorted.
     # backends (pytest_tts.backends)
@@ -63,7 +67,7 @@ def pytest_tts_register(registry: Registry) -> None:
     pass
 
 
-@pytest.hookimpl(trylast=True)
+@hookimpl(trylast=True)
 def pytest_tts_count_flops(
     model_config: dict[str, Any], prompt_tokens: int, completion_tokens: int, n_samples: int
 ) -> float | None:

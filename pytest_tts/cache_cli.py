@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tts.errors import StoreError
-from pytest_tts.store import STORE_FILENAME, PoolInfo, SampleStore
+from pytest_tts.store import DEFAULT_CACHE_DIR, STORE_FILENAME, PoolInfo, SampleStore
 
 
 def add_cache_parser(sub: Any) -> None:
@@ -31,9 +31,9 @@ def add_cache_parser(sub: Any) -> None:
     )
     parser.add_argument(
         "--cache-dir",
-        default=".tts-cache",
+        default=DEFAULT_CACHE_DIR,
         metavar="DIR",
-        help="the cache folder (default: .tts-cache, as pytest uses at its rootdir)",
+        help=f"the cache folder (default: {DEFAULT_CACHE_DIR}, as pytest uses at its rootdir)",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = actions.add_parser("info", help="pools, sample counts, sizes and provenance")

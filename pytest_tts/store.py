@@ -43,6 +43,9 @@ from typing import Any
 from pytest_tts.errors import StoreError
 from pytest_tts.types import Verdict
 
+# The store's folder when none is given, relative to the rootdir (pytest) or the working
+# directory (the command line). Not inside .pytest_cache, which --cache-clear wipes.
+DEFAULT_CACHE_DIR = ".tts-cache"
 STORE_FILENAME = "samples.sqlite"
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 120_000

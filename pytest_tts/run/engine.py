@@ -16,7 +16,6 @@ all of it for a list of spec files.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -58,9 +57,6 @@ class Engine:
         self.searched: list[Any] = []
         self.prepared = False
         self.started = time.time()
-        # vLLM logs engine start-up at INFO and hardware advice at WARNING; a test run wants
-        # errors only. An explicit VLLM_LOGGING_LEVEL in the environment wins.
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
     def prepare(self, selected: Iterable[tuple[SpecDef, Expectation]]) -> None:
         """Plan, fill and verify every pool the selected expectations read (once per run)."""

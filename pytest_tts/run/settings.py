@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-# The sample store's folder when none is given, relative to the rootdir. Not inside
-# .pytest_cache, which --cache-clear wipes.
-DEFAULT_CACHE_DIR = ".tts-cache"
+from pytest_tts.store import DEFAULT_CACHE_DIR
 
 
 def resolve_cache_dir(value: str | Path | None, *, base: Path, rootdir: Path) -> Path:

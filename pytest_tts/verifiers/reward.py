@@ -93,7 +93,9 @@ class RewardModel:
 
     def engine(self) -> Any:
         if self._llm is None:
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+            from pytest_tts.backends.vllm import quiet_engine_environment
+
+            quiet_engine_environment()
             from vllm import LLM
 
             try:
