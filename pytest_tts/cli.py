@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check": "pytest_tts.dsl.cli:add_check_parser",
     "curves": "pytest_tts.estimate.cli:add_curves_parser",
     "fmt": "pytest_tts.dsl.cli:add_fmt_parser",
-    "plan": "pytest_tts.gates.cli:add_parser",
+    "plan": "pytest_tts.plan_cli:add_parser",
     "report": "pytest_tts.report.cli:add_parser",
 }
 

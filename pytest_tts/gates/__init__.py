@@ -1,7 +1,8 @@
-"""Gates: statistical decisions over scaling curves, each returning a ``GateResult``.
+"""Gates: statistical decisions over scaling curves, each returning its numbers.
 
-Plain Python over numpy arrays; nothing here knows pytest. One module per kind of
-expectation:
+Plain Python over numpy arrays; nothing here knows pytest or writes prose. One module per
+kind of expectation, each returning a result dataclass that ``pytest_tts.report.gates``
+renders into words:
 
 - ``threshold``: "metric >= x at budget" (the best point within budget);
 - ``compare``: two curves at matched compute, interpolated in log cost;
@@ -15,6 +16,27 @@ expectation:
 
 from __future__ import annotations
 
-from pytest_tts.gates.result import GateResult
+from pytest_tts.gates.compare import ComparisonResult
+from pytest_tts.gates.monotone import MonotoneResult
+from pytest_tts.gates.regression import BaselineRecorded, RegressionResult
+from pytest_tts.gates.threshold import ThresholdResult
+from pytest_tts.gates.verifier_bound import VerifierBoundResult
 
-__all__ = ["GateResult"]
+GateResult = (
+    ThresholdResult
+    | ComparisonResult
+    | MonotoneResult
+    | VerifierBoundResult
+    | RegressionResult
+    | BaselineRecorded
+)
+
+__all__ = [
+    "BaselineRecorded",
+    "ComparisonResult",
+    "GateResult",
+    "MonotoneResult",
+    "RegressionResult",
+    "ThresholdResult",
+    "VerifierBoundResult",
+]

@@ -21,7 +21,7 @@ resampled independently.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,7 +36,6 @@ from pytest_tts.gates._stats import (
     interp_log_cost,
     norm_op,
 )
-from pytest_tts.gates.result import GateResult, fmt
 
 
 def _curve(
@@ -67,14 +66,15 @@ def _align(
     left_ids: Sequence[str] | None,
     right_ids: Sequence[str] | None,
     paired: bool | None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], bool, list[str]]:
-    notes: list[str] = []
+) -> tuple[NDArray[np.float64], NDArray[np.float64], bool, bool]:
+    """Rows of both sides in the same problem order; (left, right, paired, on different
+    problems)."""
     if left_ids is not None and right_ids is not None:
         lid, rid = [str(x) for x in left_ids], [str(x) for x in right_ids]
         same = set(lid) == set(rid) and len(lid) == len(rid)
         if same and paired is not False:
             position = {pid: i for i, pid in enumerate(rid)}
-            return left, right[[position[pid] for pid in lid]], True, notes
+            return left, right[[position[pid] for pid in lid]], True, False
         if paired:
             only_l = sorted(set(lid) - set(rid))
             only_r = sorted(set(rid) - set(lid))
@@ -84,9 +84,7 @@ def _align(
                 f"{len(only_r)} only in the right {only_r[:5]}"
             )
             raise ValueError(msg)
-        if not same:
-            notes.append("the curves are on different problems: compared unpaired")
-        return left, right, False, notes
+        return left, right, False, not same
     if paired:
         if left.shape[0] != right.shape[0]:
             msg = (
@@ -94,8 +92,8 @@ def _align(
                 f"{left.shape[0]} vs {right.shape[0]} rows"
             )
             raise ValueError(msg)
-        return left, right, True, notes
-    return left, right, False, notes
+        return left, right, True, False
+    return left, right, False, False
 
 
 def difference_bounds(
@@ -139,6 +137,45 @@ def difference_bounds(
     raise ValueError(msg)
 
 
+@dataclass(frozen=True, eq=False)
+class ComparisonResult:
+    """The numbers of a comparison at matched compute; ``pytest_tts.report.gates`` renders
+    them.
+
+    ``candidates`` are the costs asked about (in ``unit``), ``within`` whether each lies in
+    the range both curves cover (``overlap``); the compared ones, in order, have the curves'
+    means ``left``/``right``, their ``difference``, the value ``tested`` against zero (the
+    ``side`` bound with a confidence, else the difference), ``holds`` and which curves were
+    ``interpolated`` there. ``left_range``/``right_range`` are each curve's cost range.
+    """
+
+    passed: bool
+    op: str
+    unit: str
+    at: float | tuple[float, float] | None
+    left_label: str
+    right_label: str
+    candidates: NDArray[np.float64]
+    within: NDArray[np.bool_]
+    left: NDArray[np.float64]
+    right: NDArray[np.float64]
+    difference: NDArray[np.float64]
+    tested: NDArray[np.float64]
+    holds: NDArray[np.bool_]
+    interpolated: tuple[tuple[str, ...], ...]
+    overlap: tuple[float, float]
+    left_range: tuple[float, float]
+    right_range: tuple[float, float]
+    paired: bool
+    different_problems: bool
+    confidence: float | None
+    side: str
+    method: IntervalMethod
+    resamples: int
+    seed: int
+    kind: str = "comparison"
+
+
 def check_comparison(
     left: ArrayLike,
     left_cost: ArrayLike,
@@ -157,7 +194,7 @@ def check_comparison(
     method: IntervalMethod = "bootstrap",
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
-) -> GateResult:
+) -> ComparisonResult:
     """Does ``left OP right`` hold at matched compute (at ``at``: one cost, a range, or all)?
 
     ``left``/``right`` are float[P, K] per-problem values with their own ``*_cost`` float[K]
@@ -170,13 +207,12 @@ def check_comparison(
         raise ValueError(msg)
     lv, lc = _curve(left, left_cost, left_label)
     rv, rc = _curve(right, right_cost, right_label)
-    lv, rv, is_paired, notes = _align(lv, rv, left_ids, right_ids, paired)
+    lv, rv, is_paired, different = _align(lv, rv, left_ids, right_ids, paired)
     lo_overlap, hi_overlap = max(lc[0], rc[0]), min(lc[-1], rc[-1])
     tol = 1e-9
 
     if at is None:
         candidates = np.unique(np.concatenate([lc, rc]))
-        where = "at matched " + unit
     elif isinstance(at, tuple):
         lo, hi = float(at[0]), float(at[1])
         if not 0 < lo <= hi:
@@ -185,21 +221,19 @@ def check_comparison(
         inside = np.concatenate([lc, rc])
         inside = inside[(inside >= lo) & (inside <= hi)]
         candidates = np.unique(np.concatenate([[lo, hi], inside]))
-        where = f"at matched {unit} in [{fmt(lo)}, {fmt(hi)}]"
     else:
         candidates = np.array([float(at)])
-        where = f"at {unit} = {fmt(float(at))}"
     within = (candidates >= lo_overlap * (1 - tol)) & (candidates <= hi_overlap * (1 + tol))
     grid = np.clip(candidates[within], lo_overlap, hi_overlap)
-    claim = f"{left_label} {op} {right_label} {where}"
-
-    rows: list[dict[str, Any]] = []
-    compared_ok: list[bool] = []
-    lower = upper = None
+    side = "lower" if op in (">", ">=") else "upper"
+    empty = np.zeros(0)
+    li_mean = ri_mean = diff = tested = empty
     if grid.size:
         li = interp_log_cost(lv, lc, grid)
         ri = interp_log_cost(rv, rc, grid)
-        diff = li.mean(axis=0) - ri.mean(axis=0)
+        li_mean, ri_mean = li.mean(axis=0), ri.mean(axis=0)
+        diff = li_mean - ri_mean
+        tested = diff
         if confidence is not None:
             lower, upper = difference_bounds(
                 li,
@@ -210,99 +244,39 @@ def check_comparison(
                 resamples=resamples,
                 seed=seed,
             )
-    g = 0
-    side = "lower" if op in (">", ">=") else "upper"
-    for cost_point, inside_both in zip(candidates, within, strict=True):
-        row: dict[str, Any] = {f"cost ({unit})": float(cost_point)}
-        if not inside_both:
-            row.update({left_label: None, right_label: None, "difference": None})
-            if confidence is not None:
-                row[f"{side} bound"] = None
-            row["verdict"] = "not compared"
-            row["note"] = (
-                f"outside the common range [{fmt(float(lo_overlap))}, {fmt(float(hi_overlap))}]"
-                if lo_overlap <= hi_overlap
-                else "the curves' costs do not overlap"
-            )
-            rows.append(row)
-            continue
-        d = float(diff[g])
-        tested = d
-        if confidence is not None:
-            assert lower is not None
-            assert upper is not None
-            tested = float(lower[g] if side == "lower" else upper[g])
-        ok = OPS[op](tested, 0.0)
-        compared_ok.append(ok)
-        interp = [
+            tested = lower if side == "lower" else upper
+    holds = np.array([OPS[op](float(x), 0.0) for x in tested], dtype=bool)
+    interpolated = tuple(
+        tuple(
             label
             for label, costs in ((left_label, lc), (right_label, rc))
-            if not np.isclose(costs, grid[g], rtol=1e-9).any()
-        ]
-        row.update(
-            {
-                left_label: float(li[:, g].mean()),
-                right_label: float(ri[:, g].mean()),
-                "difference": d,
-            }
+            if not np.isclose(costs, point, rtol=1e-9).any()
         )
-        if confidence is not None:
-            row[f"{side} bound"] = tested
-        row["verdict"] = "holds" if ok else "fails"
-        row["note"] = ("interpolated: " + ", ".join(interp)) if interp else ""
-        rows.append(row)
-        g += 1
-
-    not_compared = int((~within).sum())
-    if not_compared:
-        ranges = (
-            f"[{fmt(float(lc[0]))}, {fmt(float(lc[-1]))}] vs "
-            f"[{fmt(float(rc[0]))}, {fmt(float(rc[-1]))}] {unit}"
-        )
-        notes.append(
-            f"{not_compared} cost point(s) outside the range both curves cover ({ranges}): "
-            "not compared, never extrapolated"
-        )
-    if any(r.get("note", "").startswith("interpolated") for r in rows):
-        notes.append(
-            "values between a curve's own budget points are interpolated linearly in log "
-            "cost, per problem"
-        )
-    passed = bool(compared_ok) and all(compared_ok)
-    if not compared_ok:
-        headline = f"{claim}: nothing to compare (no cost inside both curves' ranges)"
-    else:
-        failing = sum(not ok for ok in compared_ok)
-        headline = (
-            f"{claim}: holds at all {len(compared_ok)} compared cost(s)"
-            if passed
-            else f"{claim}: fails at {failing} of {len(compared_ok)} compared cost(s)"
-        )
-    pairing = "paired over problems" if is_paired else "unpaired (independent resampling)"
-    if confidence is not None:
-        how = (
-            f"percentile bootstrap, {resamples} resamples, seed {seed}"
-            if method == "bootstrap"
-            else "Student t"
-        )
-        method_text = (
-            f"one-sided {confidence:g} {side} bound of the difference per cost, {pairing}; {how}"
-        )
-        error_rate = (
-            f"passes with probability at most {1 - confidence:.3g} when the claim is false at any "
-            "compared cost (intersection-union test)"
-        )
-    else:
-        method_text = f"point estimates of the difference ({pairing})"
-        error_rate = "not controlled (point estimate); add `with confidence c` to bound it"
-    return GateResult(
-        passed=passed,
-        kind="comparison",
-        headline=headline,
-        rows=rows,
+        for point in grid
+    )
+    return ComparisonResult(
+        passed=bool(holds.size) and bool(holds.all()),
+        op=op,
+        unit=unit,
+        at=at,
+        left_label=left_label,
+        right_label=right_label,
+        candidates=candidates,
+        within=within,
+        left=li_mean,
+        right=ri_mean,
+        difference=diff,
+        tested=np.asarray(tested, dtype=np.float64),
+        holds=holds,
+        interpolated=interpolated,
+        overlap=(float(lo_overlap), float(hi_overlap)),
+        left_range=(float(lc[0]), float(lc[-1])),
+        right_range=(float(rc[0]), float(rc[-1])),
+        paired=is_paired,
+        different_problems=different,
         confidence=confidence,
-        method=method_text,
-        error_rate=error_rate,
-        notes=tuple(notes),
-        data={"paired": is_paired, "compared": int(grid.size), "not_compared": not_compared},
+        side=side,
+        method=method,
+        resamples=resamples,
+        seed=seed,
     )

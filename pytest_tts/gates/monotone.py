@@ -10,14 +10,41 @@ rising curve fails with probability at most ``1 - c``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from pytest_tts.gates._stats import check_curve, check_level
 from pytest_tts.gates.regression import RegressionMethod, regression_pvalues
-from pytest_tts.gates.result import GateResult, fmt
+
+
+@dataclass(frozen=True, eq=False)
+class MonotoneResult:
+    """The numbers of a monotonicity gate; ``pytest_tts.report.gates`` renders them.
+
+    Per consecutive pair of budget points ``j -> j + 1``: the mean ``drop``, the adjusted
+    p-value (``adjusted_p``, with a confidence) and whether it is a ``bad`` drop. ``means``
+    and ``cost`` are per budget point. A curve with one point has no pairs.
+    """
+
+    passed: bool
+    metric: str
+    strategy: str
+    unit: str
+    tolerance: float
+    ks: NDArray[np.int64]
+    cost: NDArray[np.float64]
+    means: NDArray[np.float64]
+    drop: NDArray[np.float64]
+    adjusted_p: NDArray[np.float64] | None
+    bad: NDArray[np.bool_]
+    confidence: float | None
+    method: RegressionMethod
+    resamples: int
+    seed: int
+    problems: int
+    kind: str = "monotone"
 
 
 def check_monotone(
@@ -33,7 +60,7 @@ def check_monotone(
     method: RegressionMethod = "holm",
     resamples: int = 2000,
     seed: int = 0,
-) -> GateResult:
+) -> MonotoneResult:
     """Is the curve free of drops larger than ``tolerance`` between consecutive points?
 
     ``per_problem`` float[P, K] ordered by budget, ``ks`` int[K], ``cost`` float[K] (shown
@@ -44,77 +71,34 @@ def check_monotone(
     if tolerance < 0:
         msg = f"tolerance must be >= 0, got {tolerance!r}"
         raise ValueError(msg)
-    using = f" using {strategy}" if strategy else ""
-    claim = f"{metric}{using} is monotone in {unit}" + (
-        f" within {fmt(float(tolerance))}" if tolerance else ""
-    )
-    if k.size < 2:
-        return GateResult(
-            passed=True,
-            kind="monotone",
-            headline=f"{claim}: only one budget point, nothing to compare",
-            confidence=confidence,
-            method="none",
-            notes=("a single budget point cannot drop",),
-        )
     drop = values[:, :-1] - values[:, 1:]
-    means = values.mean(axis=0)
     mean_drop = drop.mean(axis=0)
-    if confidence is not None:
+    p_adj = None
+    if k.size < 2:
+        bad = np.zeros(0, dtype=bool)
+    elif confidence is not None:
         check_level(confidence)
         _, _, p_adj = regression_pvalues(
             drop, tolerance, method=method, resamples=resamples, seed=seed
         )
         bad = p_adj <= 1.0 - confidence
-        method_text = (
-            f"paired one-sided test per consecutive pair over {values.shape[0]} problems ("
-            + (
-                "t test, Holm-adjusted"
-                if method == "holm"
-                else f"bootstrap max-T, {resamples} resamples, seed {seed}"
-            )
-            + ")"
-        )
-        error_rate = (
-            f"family-wise: fails with probability at most {1 - confidence:.3g} when no pair "
-            f"drops by more than {fmt(float(tolerance))}"
-        )
     else:
-        p_adj = None
         bad = mean_drop > tolerance + 1e-12
-        method_text = "observed drops (point estimates)"
-        error_rate = "not controlled (point estimate); add `with confidence c` to test drops"
-    rows: list[dict[str, Any]] = []
-    for j in range(k.size - 1):
-        row: dict[str, Any] = {
-            "from k": int(k[j]),
-            "to k": int(k[j + 1]),
-            f"cost ({unit})": f"{fmt(float(c[j]))} -> {fmt(float(c[j + 1]))}",
-            "from": float(means[j]),
-            "to": float(means[j + 1]),
-            "drop": float(mean_drop[j]),
-        }
-        if p_adj is not None:
-            row["adjusted p"] = float(p_adj[j])
-        row["verdict"] = "DROP" if bad[j] else "ok"
-        rows.append(row)
-    worst = int(np.argmax(mean_drop))
-    worst_text = (
-        f"worst drop {fmt(float(mean_drop[worst]))} from k = {k[worst]} to k = {k[worst + 1]}"
-        if mean_drop[worst] > 0
-        else "no drop"
-    )
-    if bad.any():
-        headline = f"{claim}: {int(bad.sum())} drop(s) beyond the tolerance; {worst_text}"
-    else:
-        headline = f"{claim}: holds; {worst_text}"
-    return GateResult(
+    return MonotoneResult(
         passed=not bool(bad.any()),
-        kind="monotone",
-        headline=headline,
-        rows=rows,
+        metric=metric,
+        strategy=strategy,
+        unit=unit,
+        tolerance=float(tolerance),
+        ks=k,
+        cost=c,
+        means=values.mean(axis=0),
+        drop=mean_drop,
+        adjusted_p=p_adj,
+        bad=bad,
         confidence=confidence,
-        method=method_text,
-        error_rate=error_rate,
-        data={"worst_drop": float(mean_drop[worst]), "worst_from_k": int(k[worst])},
+        method=method,
+        resamples=resamples,
+        seed=seed,
+        problems=int(values.shape[0]),
     )

@@ -31,6 +31,7 @@ their outcomes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -39,8 +40,7 @@ from scipy import stats
 
 from pytest_tts.gates._stats import bootstrap_counts, budget_mask, check_level, holm
 from pytest_tts.gates.baseline import BaselineEntry, Provenance, check_provenance, mismatch_notes
-from pytest_tts.gates.result import GateResult, fmt
-from pytest_tts.gates.threshold import budget_parts, budget_text
+from pytest_tts.gates.threshold import budget_parts
 
 RegressionMethod = Literal["holm", "maxt"]
 MissingPolicy = Literal["exclude", "fail"]
@@ -139,6 +139,61 @@ def _match(
     return current[common], baseline[[bpos[cid[i]] for i in common]], only_current, only_baseline
 
 
+@dataclass(frozen=True, eq=False)
+class RegressionResult:
+    """The numbers of a regression gate; ``pytest_tts.report.gates`` renders them.
+
+    ``refused`` says why nothing was tested (``problems differ``, ``no common problem``,
+    ``no budget point``), else it is empty and, per tested budget point (``tested_ks``,
+    ``cost`` in ``unit``): the ``baseline`` and ``observed`` means, the mean ``drop``, its
+    standard error ``se``, the Holm or max-T ``adjusted_p`` and whether it ``regressed``;
+    ``t_quantile`` makes the two-sided interval of the difference. ``only_current`` and
+    ``only_baseline`` are problems on one side only, ``untested_ks`` budget points not in
+    the baseline, ``gone_ks`` baseline points missing from this run; ``notes`` are the
+    caller's (an allowed provenance mismatch).
+    """
+
+    passed: bool
+    metric: str
+    tolerance: float
+    budget: tuple[str, str, float] | None
+    confidence: float
+    unit: str
+    notes: tuple[str, ...]
+    only_current: tuple[str, ...]
+    only_baseline: tuple[str, ...]
+    current_ks: tuple[int, ...]
+    baseline_ks: tuple[int, ...]
+    refused: str = ""
+    tested_ks: tuple[int, ...] = ()
+    cost: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    baseline: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    observed: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    drop: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    se: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    adjusted_p: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    regressed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    t_quantile: float = 0.0
+    untested_ks: tuple[int, ...] = ()
+    gone_ks: tuple[int, ...] = ()
+    method: RegressionMethod = "holm"
+    resamples: int = 2000
+    seed: int = 0
+    problems: int = 0
+    kind: str = "regression"
+
+
+@dataclass(frozen=True)
+class BaselineRecorded:
+    """A regression expectation run with ``--tts-update-baselines``: recorded, not tested."""
+
+    path: str
+    points: int
+    problems: int
+    passed: bool = True
+    kind: str = "regression"
+
+
 def check_regression(
     current: ArrayLike,
     baseline: ArrayLike,
@@ -158,7 +213,7 @@ def check_regression(
     resamples: int = 2000,
     seed: int = 0,
     notes: Sequence[str] = (),
-) -> GateResult:
+) -> RegressionResult:
     """Has the curve dropped by more than ``tolerance`` anywhere, significantly?
 
     ``current`` float[Pc, K] at ``ks`` (with ``cost`` float[K] in ``unit``, shown in the
@@ -187,47 +242,31 @@ def check_regression(
         else k_cur.astype(np.float64)
     )
     alpha = 1.0 - confidence
-    all_notes = list(notes)
-
     cur, base, only_cur, only_base = _match(cur, base, current_ids, baseline_ids)
-    for side, ids in (("the current run", only_cur), ("the baseline", only_base)):
-        if ids:
-            shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
-            all_notes.append(f"{len(ids)} problem(s) only in {side}, excluded: {shown}")
-    claim = f"no regression of {metric} beyond {fmt(float(tolerance))}"
     parts = budget_parts(budget)
-    if parts:
-        claim += f" at {budget_text(*parts)}"
-
-    def failed(headline: str) -> GateResult:
-        return GateResult(
-            passed=False,
-            kind="regression",
-            headline=f"{claim}: {headline}",
-            confidence=confidence,
-            method="none",
-            notes=tuple(all_notes),
-        )
-
+    common: dict[str, Any] = {
+        "metric": metric,
+        "tolerance": float(tolerance),
+        "budget": parts,
+        "confidence": confidence,
+        "unit": unit,
+        "notes": tuple(notes),
+        "only_current": tuple(only_cur),
+        "only_baseline": tuple(only_base),
+        "current_ks": tuple(int(k) for k in k_cur),
+        "baseline_ks": tuple(int(k) for k in k_base),
+    }
     if missing == "fail" and (only_cur or only_base):
-        return failed(
-            f"the problems differ from the baseline ({len(only_cur)} new, {len(only_base)} gone) "
-            "and missing problems are not allowed; update the baseline"
-        )
+        return RegressionResult(passed=False, refused="problems differ", **common)
     if cur.shape[0] == 0:
-        return failed("no problem in common with the baseline")
+        return RegressionResult(passed=False, refused="no common problem", **common)
 
     # Match budget points by k.
     base_pos = {int(k): j for j, k in enumerate(k_base)}
-    rows: list[dict[str, Any]] = []
     in_budget = budget_mask(c_cur, parts[1], parts[2]) if parts else np.ones(k_cur.size, dtype=bool)
     tested = [j for j, k in enumerate(k_cur) if int(k) in base_pos and in_budget[j]]
     if not tested:
-        return failed(
-            f"no budget point to test (current ks {k_cur.tolist()}, baseline ks {k_base.tolist()}"
-            + (f", within {budget_text(*parts)}" if parts else "")
-            + ")"
-        )
+        return RegressionResult(passed=False, refused="no budget point", **common)
     cur_t = cur[:, tested]
     base_t = base[:, [base_pos[int(k_cur[j])] for j in tested]]
     drop = base_t - cur_t
@@ -235,80 +274,25 @@ def check_regression(
         drop, tolerance, method=method, resamples=resamples, seed=seed
     )
     n = drop.shape[0]
-    q = float(stats.t.ppf(1 - alpha / 2, max(n - 1, 1)))
     regressed = p_adj <= alpha
-    interval_key = f"{confidence:g} interval"
-    for i, j in enumerate(tested):
-        diff = -float(mean[i])
-        half = q * float(se[i])
-        if regressed[i]:
-            verdict = "REGRESSED"
-        elif mean[i] > tolerance + 1e-12:
-            verdict = "drop not significant"
-        else:
-            verdict = "ok"
-        rows.append(
-            {
-                "k": int(k_cur[j]),
-                f"cost ({unit})": float(c_cur[j]),
-                "baseline": float(base_t[:, i].mean()),
-                "observed": float(cur_t[:, i].mean()),
-                "difference": diff,
-                interval_key: (diff - half, diff + half),
-                "adjusted p": float(p_adj[i]),
-                "verdict": verdict,
-            }
-        )
-    untested = [int(k) for j, k in enumerate(k_cur) if j not in tested and in_budget[j]]
-    gone = sorted(set(int(k) for k in k_base) - set(int(k) for k in k_cur))
-    if untested:
-        all_notes.append(f"budget points not in the baseline, not tested: k = {untested}")
-    if gone:
-        all_notes.append(f"baseline budget points missing from this run, not tested: k = {gone}")
-
-    worst = int(np.argmax(mean))
-    if regressed.any():
-        where = ", ".join(
-            f"k = {k_cur[tested[i]]} (drop {fmt(float(mean[i]))}, "
-            f"adjusted p {fmt(float(p_adj[i]), 2)})"
-            for i in np.flatnonzero(regressed)
-        )
-        headline = (
-            f"{claim}: dropped by more than {fmt(float(tolerance))} at {int(regressed.sum())} of "
-            f"{len(tested)} budget point(s): {where}"
-        )
-    else:
-        headline = (
-            f"{claim}: no significant drop at {len(tested)} budget point(s); largest drop "
-            f"{fmt(float(mean[worst]))} at k = {k_cur[tested[worst]]} "
-            f"(adjusted p {fmt(float(p_adj[worst]), 2)})"
-        )
-    if method == "holm":
-        method_text = f"paired one-sided t test per budget point over {n} problems, Holm-adjusted"
-    else:
-        method_text = (
-            f"paired bootstrap max-T (Westfall-Young single step) over {n} problems, "
-            f"{resamples} resamples, seed {seed}"
-        )
-    return GateResult(
+    return RegressionResult(
         passed=not bool(regressed.any()),
-        kind="regression",
-        headline=headline,
-        rows=rows,
-        confidence=confidence,
-        method=method_text
-        + f"; interval: two-sided {confidence:g} t interval of the difference, unadjusted",
-        error_rate=(
-            f"family-wise: fails with probability at most {alpha:.3g} when no budget point "
-            f"dropped by more than {fmt(float(tolerance))}"
-        ),
-        notes=tuple(all_notes),
-        data={
-            "problems": n,
-            "tested_ks": [int(k_cur[j]) for j in tested],
-            "adjusted_p": [float(x) for x in p_adj],
-            "max_drop": float(mean[worst]),
-        },
+        tested_ks=tuple(int(k_cur[j]) for j in tested),
+        cost=c_cur[tested],
+        baseline=base_t.mean(axis=0),
+        observed=cur_t.mean(axis=0),
+        drop=mean,
+        se=se,
+        adjusted_p=p_adj,
+        regressed=regressed,
+        t_quantile=float(stats.t.ppf(1 - alpha / 2, max(n - 1, 1))),
+        untested_ks=tuple(int(k) for j, k in enumerate(k_cur) if j not in tested and in_budget[j]),
+        gone_ks=tuple(sorted(set(int(k) for k in k_base) - set(int(k) for k in k_cur))),
+        method=method,
+        resamples=resamples,
+        seed=seed,
+        problems=n,
+        **common,
     )
 
 
@@ -326,7 +310,7 @@ def check_regression_against(
     allow_mismatch: bool = False,
     where: str = "",
     **options: Any,
-) -> GateResult:
+) -> RegressionResult:
     """``check_regression`` against a stored ``BaselineEntry``, provenance checked first.
 
     Raises ``ProvenanceMismatchError`` (naming every differing field) unless

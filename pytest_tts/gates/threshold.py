@@ -15,6 +15,7 @@ those is compared with the threshold:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,6 @@ from pytest_tts.gates._stats import (
     mean_interval,
     norm_op,
 )
-from pytest_tts.gates.result import GateResult, fmt
 
 BudgetLike = tuple[str, str, float]
 
@@ -46,10 +46,6 @@ def budget_parts(budget: Any) -> tuple[str, str, float] | None:
     else:
         unit, op, value = budget.unit, budget.op, budget.value
     return str(unit), norm_op(str(op)), float(value)
-
-
-def budget_text(unit: str, op: str, value: float) -> str:
-    return f"{unit} {op} {fmt(float(value))}"
 
 
 def simultaneous_bounds(
@@ -90,6 +86,44 @@ def simultaneous_bounds(
     raise ValueError(msg)
 
 
+@dataclass(frozen=True, eq=False)
+class ThresholdResult:
+    """The numbers of a threshold gate; ``pytest_tts.report.gates`` renders them.
+
+    ``ks``, ``cost`` (in ``unit``), ``means`` and ``within`` (the point fits the budget) are
+    per budget point. ``compared`` holds what was compared with ``value`` at each point within
+    budget (the ``side`` bound, or the mean when ``side`` is ``"estimate"``); ``interval``
+    the two-sided interval of an ``=`` claim with a confidence. ``best`` is the selected
+    point (None when no point fits the budget). ``method``, ``resamples`` and ``seed`` say
+    how bounds were computed over ``problems`` problems.
+    """
+
+    passed: bool
+    metric: str
+    op: str
+    value: float
+    strategy: str
+    budget: tuple[str, str, float] | None
+    ks: NDArray[np.int64]
+    cost: NDArray[np.float64]
+    means: NDArray[np.float64]
+    within: NDArray[np.bool_]
+    compared: NDArray[np.float64]
+    best: int | None
+    confidence: float | None
+    side: str
+    interval: tuple[NDArray[np.float64], NDArray[np.float64]] | None
+    method: IntervalMethod
+    resamples: int
+    seed: int
+    problems: int
+    kind: str = "threshold"
+
+    @property
+    def unit(self) -> str:
+        return self.budget[0] if self.budget else "n"
+
+
 def check_threshold(
     per_problem: ArrayLike,
     ks: ArrayLike,
@@ -104,86 +138,61 @@ def check_threshold(
     method: IntervalMethod = "bootstrap",
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
-) -> GateResult:
+) -> ThresholdResult:
     """Does the best point of the curve within ``budget`` satisfy ``metric OP value``?
 
     ``per_problem`` is float[P, K] (expected metric per problem at each budget point),
     ``ks`` int[K], ``cost`` float[K] mean cost per problem in the budget's unit (for
     ``n`` budgets: the ks). ``budget`` is ``(unit, op, value)`` or a ``spec.Budget``;
-    None means every point. Fails, with the cheapest point's cost, when no point fits.
+    None means every point. Fails when no point fits.
     """
     values, k, c = check_curve(per_problem, ks, cost)
     op = norm_op(op)
     parts = budget_parts(budget)
-    unit = parts[0] if parts else "n"
-    where = f" at {budget_text(*parts)}" if parts else ""
-    using = f" using {strategy}" if strategy else ""
-    claim = f"{metric} {op} {fmt(float(value))}{where}{using}"
     mask = budget_mask(c, parts[1], parts[2]) if parts else np.ones(k.size, dtype=bool)
     means = values.mean(axis=0)
 
-    if not mask.any():
-        assert parts is not None
-        cheapest = int(np.argmin(c))
-        headline = (
-            f"{claim}: no budget point fits {budget_text(*parts)}; the cheapest point is "
-            f"k = {k[cheapest]} at {fmt(float(c[cheapest]))} {unit}"
-        )
-        rows = [
-            {
-                "k": int(k[j]),
-                f"cost ({unit})": float(c[j]),
-                metric: float(means[j]),
-                "within budget": "no",
-            }
-            for j in range(k.size)
-        ]
-        return GateResult(
-            passed=False,
-            kind="threshold",
-            headline=headline,
-            rows=rows,
+    def result(passed: bool, compared: NDArray[np.float64], best: int | None, **kw: Any) -> Any:
+        return ThresholdResult(
+            passed=passed,
+            metric=metric,
+            op=op,
+            value=float(value),
+            strategy=strategy,
+            budget=parts,
+            ks=k,
+            cost=c,
+            means=means,
+            within=mask,
+            compared=compared,
+            best=best,
             confidence=confidence,
-            method="none (no point within budget)",
-            notes=(f"budget points available: {', '.join(fmt(float(x)) for x in c)} {unit}",),
-            data={"selected": None},
+            method=method,
+            resamples=resamples,
+            seed=seed,
+            problems=int(values.shape[0]),
+            **kw,
         )
+
+    if not mask.any():
+        return result(False, means, None, side="estimate", interval=None)
 
     eligible = np.flatnonzero(mask)
     side = "upper" if op in ("<=", "<") else "lower"
     if confidence is not None and op != "=":
-        bounds = np.full(k.size, np.nan)
-        bounds[eligible] = simultaneous_bounds(
+        compared = np.full(k.size, np.nan)
+        compared[eligible] = simultaneous_bounds(
             values[:, eligible], confidence, side, method=method, resamples=resamples, seed=seed
-        )
-        compared = bounds
-        simultaneous = " simultaneous over the points within budget" if eligible.size > 1 else ""
-        how = (
-            f"percentile bootstrap over {values.shape[0]} problems "
-            f"({resamples} resamples, seed {seed})"
-            if method == "bootstrap"
-            else f"Student t over {values.shape[0]} problems"
-            + (" with Bonferroni" if eligible.size > 1 else "")
-        )
-        method_text = f"one-sided {side} {confidence:g} bound{simultaneous}; {how}"
-        error_rate = (
-            f"passes with probability at most {1 - confidence:.3g} when the true {metric} "
-            f"fails the threshold at every point within budget"
         )
     else:
         compared = means
-        method_text = "point estimate (mean over problems); no interval compared"
-        error_rate = "not controlled (point estimate); add `with confidence c` to bound it"
         side = "estimate"
     interval = None
     if confidence is not None and op == "=":
         # "= x with confidence c": x must lie inside the two-sided interval.
-        lo, hi = mean_interval(
+        interval = mean_interval(
             values, confidence, "two-sided", method=method, resamples=resamples, seed=seed
         )
-        interval = (lo, hi)
-        method_text = f"two-sided {confidence:g} interval ({method}) must contain the value"
-        error_rate = "equality cannot be proven; the interval only fails to reject it"
 
     pool = compared[eligible]
     if op in (">=", ">"):
@@ -195,44 +204,12 @@ def check_threshold(
     passed = OPS[op](float(compared[best]), float(value))
     if interval is not None:
         passed = bool(interval[0][best] <= value <= interval[1][best])
-
-    bound_key = f"{side} bound" if side != "estimate" else None
-    rows = []
-    for j in range(k.size):
-        row: dict[str, Any] = {
-            "k": int(k[j]),
-            f"cost ({unit})": float(c[j]),
-            metric: float(means[j]),
-        }
-        if bound_key:
-            row[bound_key] = float(compared[j]) if mask[j] else None
-        row["within budget"] = "yes" if mask[j] else "no"
-        row["selected"] = "<-" if j == best else ""
-        rows.append(row)
-    shown = f"{fmt(float(means[best]))}"
-    if bound_key:
-        shown += f" ({side} {confidence:g} bound {fmt(float(compared[best]))})"
-    at = f"k = {k[best]}" + (f" ({fmt(float(c[best]))} {unit})" if unit != "n" else "")
-    headline = f"{claim}: best point {at} has {metric} {shown}"
-    return GateResult(
-        passed=passed,
-        kind="threshold",
-        headline=headline,
-        rows=rows,
-        confidence=confidence,
-        method=method_text,
-        error_rate=error_rate,
-        data={
-            "selected": {
-                "k": int(k[best]),
-                "cost": float(c[best]),
-                "value": float(means[best]),
-                "compared": float(compared[best]),
-            },
-            "threshold": float(value),
-            "op": op,
-        },
-    )
+    return result(bool(passed), compared, best, side=side, interval=interval)
 
 
-__all__: Sequence[str] = ["budget_parts", "check_threshold", "simultaneous_bounds"]
+__all__: Sequence[str] = [
+    "ThresholdResult",
+    "budget_parts",
+    "check_threshold",
+    "simultaneous_bounds",
+]

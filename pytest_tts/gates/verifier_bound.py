@@ -40,6 +40,7 @@ reported ceiling is the mean over problems.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -47,7 +48,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from pytest_tts.gates._stats import OPS, check_level, norm_op
-from pytest_tts.gates.result import GateResult, fmt
 
 RateName = Literal["false_positive_rate", "false_negative_rate"]
 
@@ -127,6 +127,32 @@ def verifier_rates(oracle: ArrayLike, verifier: ArrayLike) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True, eq=False)
+class VerifierBoundResult:
+    """The numbers of a verifier-rate bound; ``pytest_tts.report.gates`` renders them.
+
+    ``rates`` maps ``false_positive_rate`` and ``false_negative_rate`` to their ``errors``,
+    ``trials``, ``rate``, one-sided ``side`` ``bound`` and ``design_effect``; ``ceilings``
+    the accuracy of resampling until the verifier accepts (``observed`` and ``at FPR upper
+    bound``). ``flat`` verdicts had no problem axis (the ceiling then uses the overall
+    accuracy); ``clustered`` bounds used the Korn–Graubard effective size.
+    """
+
+    passed: bool
+    metric: RateName
+    op: str
+    value: float
+    verifier_name: str
+    confidence: float
+    side: str
+    rates: dict[str, dict[str, Any]]
+    ceilings: dict[str, float]
+    single_sample_accuracy: float
+    clustered: bool
+    flat: bool
+    kind: str = "verifier_bound"
+
+
 def check_verifier_bound(
     oracle: ArrayLike,
     verifier: ArrayLike,
@@ -137,7 +163,7 @@ def check_verifier_bound(
     confidence: float = 0.95,
     verifier_name: str = "verifier",
     clustered: bool | None = None,
-) -> GateResult:
+) -> VerifierBoundResult:
     """Is the verifier's FPR (or FNR) ``OP value``, by its Clopper–Pearson bound?
 
     ``oracle``/``verifier`` are boolean arrays of one shape; with two or more axes the first
@@ -159,7 +185,6 @@ def check_verifier_bound(
         msg = "clustered bounds need a problem axis: verdicts shaped [problems, samples]"
         raise ValueError(msg)
     side = "upper" if op in ("<=", "<") else "lower"
-    notes: list[str] = []
     rates: dict[str, dict[str, Any]] = {}
     per_problem = (o.reshape(o.shape[0], -1), v.reshape(v.shape[0], -1)) if o.ndim >= 2 else None
     for name, errors, trials in (
@@ -183,26 +208,13 @@ def check_verifier_bound(
             "design_effect": deff,
         }
     target = rates[metric]
-    label = "FPR" if metric == "false_positive_rate" else "FNR"
-    given = "oracle rejects" if metric == "false_positive_rate" else "oracle accepts"
-    claim = f"{metric}({verifier_name}) {op} {fmt(float(value))}"
-    if target["trials"] == 0:
-        passed = False
-        headline = f"{claim}: cannot be measured: no sample where the {given}"
-    else:
-        passed = OPS[op](target["bound"], float(value))
-        headline = (
-            f"{claim}: {label} {fmt(target['rate'])} ({target['errors']}/{target['trials']}), "
-            f"{side} {confidence:g} bound {fmt(target['bound'])}"
-        )
-
+    passed = target["trials"] > 0 and OPS[op](target["bound"], float(value))
     fpr = rates["false_positive_rate"]
     fnr = rates["false_negative_rate"]
     if o.ndim >= 2:
         p = o.reshape(o.shape[0], -1).mean(axis=1)
     else:
         p = np.array([o.mean()]) if o.size else np.array([0.0])
-        notes.append("flat verdicts: the ceiling uses the overall single-sample accuracy")
     fnr_rate = 0.0 if np.isnan(fnr["rate"]) else float(fnr["rate"])
     ceilings: dict[str, float] = {}
     if fpr["trials"]:
@@ -212,62 +224,17 @@ def check_verifier_bound(
             _, hi_arr = clopper_pearson(fpr["errors"], fpr["trials"], confidence, "upper")
             fpr_hi = float(hi_arr)
         ceilings["at FPR upper bound"] = float(accuracy_ceiling(p, float(fpr_hi), fnr_rate).mean())
-        if float(fpr["rate"]) > 0:
-            headline += (
-                f"; resampling until it accepts caps accuracy at {fmt(ceilings['observed'])} "
-                f"(single sample {fmt(float(p.mean()))})"
-            )
-    rows: list[dict[str, Any]] = []
-    descriptions = {
-        "false_positive_rate": "FPR = P(accepts | oracle rejects)",
-        "false_negative_rate": "FNR = P(rejects | oracle accepts)",
-    }
-    for name, r in rates.items():
-        rows.append(
-            {
-                "rate": descriptions[name],
-                "errors / trials": f"{r['errors']} / {r['trials']}",
-                "estimate": r["rate"],
-                f"CP {side} {confidence:g} bound": r["bound"] if r["trials"] else None,
-                "design effect": r["design_effect"] if clustered else None,
-                "tested": "<-" if name == metric else "",
-            }
-        )
-    for name, ceiling in ceilings.items():
-        rows.append(
-            {
-                "rate": f"accuracy ceiling ({name})",
-                "errors / trials": "",
-                "estimate": ceiling,
-                f"CP {side} {confidence:g} bound": None,
-                "design effect": None,
-                "tested": "",
-            }
-        )
-    if clustered:
-        method = (
-            f"Clopper-Pearson one-sided {side} bound at the effective sample size "
-            "(Korn-Graubard: n / design effect over problem clusters)"
-        )
-        assumption = "problems independent, samples within a problem may be correlated"
-    else:
-        method = f"Clopper-Pearson one-sided {side} bound (exact binomial)"
-        assumption = "every judged sample an independent trial"
-        notes.append(
-            "plain Clopper-Pearson: samples of one problem are correlated in practice; pass "
-            "[problems, samples] verdicts to widen the bound for it"
-        )
-    return GateResult(
+    return VerifierBoundResult(
         passed=bool(passed),
-        kind="verifier_bound",
-        headline=headline,
-        rows=rows,
+        metric=metric,
+        op=op,
+        value=float(value),
+        verifier_name=verifier_name,
         confidence=confidence,
-        method=method,
-        error_rate=(
-            f"passes with probability at most {1 - confidence:.3g} when the true {label} "
-            f"violates the bound ({assumption})"
-        ),
-        notes=tuple(notes),
-        data={"rates": rates, "ceiling": ceilings, "single_sample_accuracy": float(p.mean())},
+        side=side,
+        rates=rates,
+        ceilings=ceilings,
+        single_sample_accuracy=float(p.mean()),
+        clustered=bool(clustered),
+        flat=o.ndim < 2,
     )

@@ -1,8 +1,9 @@
 """Results-model objects from what the other stages return.
 
-The estimators return ``Curve`` and ``PowerLawFit`` (``pytest_tts.estimate``), the gates a
-``GateResult``, stored baselines a ``BaselineEntry`` (``pytest_tts.gates``). These helpers
-read them by attribute, so the report package imports neither stage.
+The estimators return ``Curve`` and ``PowerLawFit`` (``pytest_tts.estimate``), the gates
+their result dataclasses, stored baselines a ``BaselineEntry`` (``pytest_tts.gates``). These
+helpers read them by attribute (gate results through ``pytest_tts.report.gates``), so the
+report package imports neither stage.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_tts.report.gates import render_gate
 from pytest_tts.report.results import (
     BaselineOverlay,
     BudgetLine,
@@ -108,11 +110,12 @@ def expectation_result(
     duration: float = 0.0,
     target: float | None = None,
 ) -> ExpectationResult:
-    """An ``ExpectationResult`` from a gate's ``GateResult``.
+    """An ``ExpectationResult`` from a gate's result (or its ``GateText``).
 
     The gate's rows become the table, its method, confidence, error rate and notes the
     method statement, its ``data`` (plus the confidence) the JUnit properties.
     """
+    gate = render_gate(gate)
     properties = dict(getattr(gate, "data", {}) or {})
     confidence = getattr(gate, "confidence", None)
     if confidence is not None:

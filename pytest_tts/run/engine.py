@@ -130,7 +130,9 @@ class Engine:
         if record.gate is not None:
             record.outcome = "passed" if record.gate.passed else "failed"
             if not record.gate.passed:
-                record.message = record.gate.render()
+                from pytest_tts.report.gates import render_gate
+
+                record.message = render_gate(record.gate).render()
         return record
 
     def results(self) -> RunResults:

@@ -35,8 +35,8 @@ from pytest_tts.spec import (
 
 if TYPE_CHECKING:
     from pytest_tts.estimate.curves import Curve
+    from pytest_tts.gates import GateResult
     from pytest_tts.gates.baseline import Provenance
-    from pytest_tts.gates.result import GateResult
     from pytest_tts.run.instances import Instances
     from pytest_tts.run.plan import PoolState
     from pytest_tts.run.settings import Settings
@@ -181,8 +181,7 @@ def judge_regression(check: NoRegression, inputs: JudgeInputs) -> GateResult:
         provenance_differences,
         update_entry,
     )
-    from pytest_tts.gates.regression import check_regression
-    from pytest_tts.gates.result import GateResult
+    from pytest_tts.gates.regression import BaselineRecorded, check_regression
 
     spec, settings = inputs.spec, inputs.settings
     curve = inputs.curve(check.measure)
@@ -201,15 +200,12 @@ def judge_regression(check: NoRegression, inputs: JudgeInputs) -> GateResult:
             provenance=provenance,
         )
         update_entry(path, spec.name, expectation_id, entry)
-        gate = GateResult(
-            passed=True,
-            kind="regression",
-            headline=f"baseline recorded in {relative(path, settings.rootdir)} "
-            f"({len(curve.ks)} budget points, {len(curve.problem_ids)} problems)",
-            method="--tts-update-baselines: recorded, not compared",
-        )
         inputs.reads.baseline = entry
-        return gate
+        return BaselineRecorded(
+            path=relative(path, settings.rootdir),
+            points=len(curve.ks),
+            problems=len(curve.problem_ids),
+        )
     entry = load_entry(path, expectation_id, nodeid=inputs.nodeid)
     inputs.reads.baseline = entry
     diffs = check_provenance(

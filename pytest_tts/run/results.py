@@ -24,7 +24,7 @@ from pytest_tts.spec import Expectation, NoRegression, SpecDef
 
 if TYPE_CHECKING:
     from pytest_tts.estimate.curves import Curve
-    from pytest_tts.gates.result import GateResult
+    from pytest_tts.gates import GateResult
     from pytest_tts.report.results import ExpectationResult, RunResults
     from pytest_tts.run.instances import Instances
     from pytest_tts.run.plan import PoolKey, PoolState

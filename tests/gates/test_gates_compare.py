@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from pytest_tts.gates.compare import check_comparison
+from pytest_tts.gates import compare
+from pytest_tts.report.gates import GateText, render_gate
+
+
+def check_comparison(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(compare.check_comparison(*args, **kwargs))
 
 
 def pair(shift: float, problems: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from pytest_tts.gates.monotone import check_monotone
+from pytest_tts.gates import monotone
+from pytest_tts.report.gates import GateText, render_gate
+
+
+def check_monotone(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(monotone.check_monotone(*args, **kwargs))
 
 
 def test_rising_curve_holds() -> None:

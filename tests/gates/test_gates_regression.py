@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from pytest_tts.errors import ProvenanceMismatchError
+from pytest_tts.gates import regression
 from pytest_tts.gates.baseline import BaselineEntry, Provenance
 from pytest_tts.gates.regression import (
-    check_regression,
-    check_regression_against,
     paired_t,
     regression_pvalues,
 )
+from pytest_tts.report.gates import GateText, render_gate
+
+
+def check_regression(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(regression.check_regression(*args, **kwargs))
+
+
+def check_regression_against(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(regression.check_regression_against(*args, **kwargs))
+
 
 KS = [1, 2, 4, 8]
 

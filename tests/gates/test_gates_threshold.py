@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from pytest_tts.gates.threshold import check_threshold
+from pytest_tts.gates import threshold
+from pytest_tts.report.gates import GateText, render_gate
 from pytest_tts.spec import Budget
+
+
+def check_threshold(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(threshold.check_threshold(*args, **kwargs))
+
 
 KS = [1, 2, 4, 8]
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from pytest_tts.gates.verifier_bound import (
-    accuracy_ceiling,
-    check_verifier_bound,
-    clopper_pearson,
-    effective_counts,
-)
+from pytest_tts.gates import verifier_bound
+from pytest_tts.gates.verifier_bound import accuracy_ceiling, clopper_pearson, effective_counts
+from pytest_tts.report.gates import GateText, render_gate
+
+
+def check_verifier_bound(*args: Any, **kwargs: Any) -> GateText:
+    """The gate as every report reads it: its numbers, rendered."""
+    return render_gate(verifier_bound.check_verifier_bound(*args, **kwargs))
 
 
 @given(

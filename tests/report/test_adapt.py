@@ -18,6 +18,7 @@ from pytest_tts.report.adapt import (
     expectation_result,
 )
 from pytest_tts.report.failure import render_failure
+from pytest_tts.report.gates import render_gate
 from pytest_tts.report.html import plot_units
 from pytest_tts.report.results import BudgetLine, SpecResult
 from pytest_tts.spec import Budget, Comparison, Measure, ModelRef, PluginCall, Threshold
@@ -128,13 +129,15 @@ def test_gate_result_becomes_an_expectation_result(curves: tuple[Curve, Curve]) 
     )
     assert result.outcome == "failed"
     assert result.kind == "threshold"
-    assert result.headline == gate.headline
-    assert len(result.table) == len(gate.rows)
+    words = render_gate(gate)  # what expectation_result read
+    assert result.headline == words.headline
+    assert result.headline.startswith("accuracy >= 0.9 at flops <= 1e8 using majority_vote")
+    assert len(result.table) == len(words.rows) == len(gate.ks)
     assert "(confidence 0.95)" in result.method
     assert result.properties["confidence"] == 0.95
     text = render_failure(result, "specs/a.tts", 7, "    " + result.text)
     assert text.startswith("expectation failed: accuracy >= 0.9 at flops <= 100M")
-    assert gate.headline in text
+    assert words.headline in text
     assert "next: the curve does not reach the threshold" in text
 
 

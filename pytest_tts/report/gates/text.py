@@ -1,4 +1,4 @@
-"""``GateResult``: what every gate returns, and how it prints."""
+"""``GateText``: a gate's result in words, the one view terminal, HTML and JSON share."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 @dataclass(frozen=True)
-class GateResult:
-    """The verdict of one gate, with everything a report needs to explain it.
+class GateText:
+    """The verdict of one gate in words, with everything a report needs to explain it.
 
     ``passed`` is the verdict. ``kind`` names the gate (``threshold``, ``comparison``,
     ``monotone``, ``verifier_bound``, ``regression``). ``headline`` is one line for a
@@ -106,3 +106,8 @@ class GateResult:
             "notes": list(self.notes),
             "data": plain(dict(self.data)),
         }
+
+
+def budget_text(unit: str, op: str, value: float) -> str:
+    """A budget as a spec writes it: ``flops <= 4e9``."""
+    return f"{unit} {op} {fmt(float(value))}"

@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from pytest_tts.errors import TTSError
 from pytest_tts.gates.planning import bernoulli_variance, plan_rows, required_problems
-from pytest_tts.gates.result import fmt
+from pytest_tts.report.gates.text import fmt
 
 
 def add_parser(sub: Any) -> None:
