@@ -9,15 +9,15 @@ position). See ``grammar/README.md`` for the list of checks and their codes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_tts import spec as S
 from pytest_tts.dsl import ast
-from pytest_tts.dsl.checks import ExpectationChecker
-from pytest_tts.dsl.diagnostics import Diagnostic, did_you_mean, render_all, unknown_name
+from pytest_tts.dsl.blocks import SpecState, spec_block
+from pytest_tts.dsl.calls import CallChecker, bare_plugin
+from pytest_tts.dsl.diagnostics import Diagnostic, render_all, unknown_name
 from pytest_tts.dsl.formatter import format_value
 from pytest_tts.dsl.parser import parse_file
 from pytest_tts.errors import SpecCheckError
@@ -46,16 +46,13 @@ class _Declared:
     ref: S.ModelRef | S.DatasetRef | S.VerifierRef | None
 
 
-@dataclass
-class _SpecState:
-    verifiers: dict[str, S.VerifierRef] = field(default_factory=dict)
-
-
 class SpecChecker:
     """One run of the semantic pass over one file and its includes.
 
-    Holds the declared names and the diagnostics found so far; ``named``, ``strategy``,
-    ``verifier`` and ``value`` resolve names for :class:`~pytest_tts.dsl.checks.ExpectationChecker`.
+    Holds the declared names and the diagnostics found so far, resolves includes and
+    declarations, and names (``named``, ``strategy``, ``verifier``, ``value``) for the
+    other parts of the pass: plugin calls (:mod:`pytest_tts.dsl.calls`), spec blocks
+    (:mod:`pytest_tts.dsl.blocks`) and expectations (:mod:`pytest_tts.dsl.expectations`).
     """
 
     def __init__(self, registry: Registry) -> None:
@@ -64,7 +61,8 @@ class SpecChecker:
         self.sources: dict[str, str] = {}
         self.declared: dict[str, _Declared] = {}
         self.includes: list[str] = []
-        self.spec_state = _SpecState()
+        self.spec_state = SpecState()
+        self.calls = CallChecker(self)
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -97,7 +95,7 @@ class SpecChecker:
         names: dict[str, ast.SpecBlock] = {}
         for item in module.items:
             if isinstance(item, ast.SpecBlock):
-                for spec in self._spec_block(item, path):
+                for spec in spec_block(self, item, path):
                     first = names.get(spec.name)
                     if first is not None:
                         self.error(
@@ -196,249 +194,22 @@ class SpecChecker:
     # -- values and plugin calls ------------------------------------------------------------
 
     def plugin_call(self, call: ast.Call, kind: Kind) -> S.PluginCall | None:
-        name = call.func.text
-        if (kind, name) not in self.registry:
-            known = self.registry.names(kind)
-            word = _KIND_WORDS[kind]
-            self.add(unknown_name(call.func.span, word, name, known, code=f"unknown-{kind}"))
-            self.values(call.args)  # still report problems inside the arguments
-            return None
-        args, kwargs = self.values(call.args)
-        self._bind(call, kind)
-        return S.PluginCall(
-            kind, name, tuple(args), kwargs, format_value(call, compact=True), call.span
-        )
-
-    def _bare_plugin(self, ident: ast.Ident, kind: Kind) -> S.PluginCall:
-        return S.PluginCall(kind, ident.name, (), {}, ident.name, ident.span)
+        """The checked call of a registered plugin (None, reported, when it is not one)."""
+        return self.calls.plugin_call(call, kind)
 
     def values(self, args: tuple[ast.Arg, ...]) -> tuple[list[Any], dict[str, Any]]:
-        positional: list[Any] = []
-        named: dict[str, Any] = {}
-        for arg in args:
-            value = self.value(arg.value)
-            if arg.name is None:
-                positional.append(value)
-            elif arg.name in named:
-                self.error(arg.span, "duplicate-argument", f"argument {arg.name!r} given twice")
-            else:
-                named[arg.name] = value
-        return positional, named
+        return self.calls.values(args)
 
     def value(self, value: ast.Value) -> Any:
         """A Python value for an argument; bare names resolve as documented in the README."""
-        if isinstance(value, ast.Number | ast.String | ast.Bool):
-            return value.value
-        if isinstance(value, ast.ListValue):
-            return tuple(self.value(v) for v in value.items)
-        if isinstance(value, ast.Call):
-            for kind in _CALLABLE_KINDS:
-                if (kind, value.func.text) in self.registry:
-                    call = self.plugin_call(value, kind)
-                    if kind == "verifier" and call is not None:
-                        return self._note_verifier(S.VerifierRef(call.text, call, value.span))
-                    return call
-            known = sorted({n for k in _CALLABLE_KINDS for n in self.registry.names(k)})
-            self.add(unknown_name(value.func.span, "function", value.func.text, known))
-            self.values(value.args)
-            return None
-        name = value.name
-        declared = self.declared.get(name)
-        if declared is not None:
-            if isinstance(declared.ref, S.VerifierRef):
-                return self._note_verifier(declared.ref)
-            return declared.ref
-        for kind in ("extractor", "strategy"):
-            if (kind, name) in self.registry:
-                return self._bare_plugin(value, kind)
-        if ("verifier", name) in self.registry:
-            call = self._bare_plugin(value, "verifier")
-            return self._note_verifier(S.VerifierRef(name, call, value.span))
-        known = [
-            *self.declared,
-            *(n for k in ("extractor", "strategy", "verifier") for n in self.registry.names(k)),
-        ]
-        self.add(unknown_name(value.span, "name", name, known))
-        return None
+        return self.calls.value(value)
 
-    def _note_verifier(self, ref: S.VerifierRef) -> S.VerifierRef:
+    def note_verifier(self, ref: S.VerifierRef) -> S.VerifierRef:
+        """Record a verifier the current spec reads."""
         self.spec_state.verifiers.setdefault(ref.name, ref)
         return ref
 
-    def _bind(self, call: ast.Call, kind: Kind) -> None:
-        """Report arguments the registered factory cannot accept."""
-        entry = self.registry.entry(kind, call.func.text)
-        try:
-            signature = entry.signature()
-        except Exception as exc:  # a plugin that fails to import is the plugin's bug
-            self.error(
-                call.func.span,
-                "plugin-error",
-                f"cannot load {_KIND_WORDS[kind]} {call.func.text!r} to check its arguments: "
-                f"{type(exc).__name__}: {exc}",
-            )
-            return
-        if signature is None:
-            return
-        params = list(signature.parameters.values())
-        var_pos = any(p.kind is p.VAR_POSITIONAL for p in params)
-        var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        keyword = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        accepted = ", ".join(keyword) or "none"
-        filled: set[str] = set()
-        n_pos = 0
-        for arg in call.args:
-            if arg.name is None:
-                if n_pos < len(positional):
-                    filled.add(positional[n_pos].name)
-                elif not var_pos:
-                    self.error(
-                        arg.span,
-                        "too-many-arguments",
-                        f"{call.func.text}() takes {len(positional)} positional argument"
-                        f"{'' if len(positional) == 1 else 's'}, got {n_pos + 1} or more",
-                        notes=(f"keyword arguments it accepts: {accepted}",),
-                    )
-                n_pos += 1
-            elif arg.name in filled:
-                self.error(
-                    arg.span,
-                    "duplicate-argument",
-                    f"argument {arg.name!r} of {call.func.text}() is already given by position",
-                )
-            elif arg.name not in keyword and not var_kw:
-                self.error(
-                    arg.span,
-                    "unknown-argument",
-                    f"{call.func.text}() has no argument {arg.name!r}",
-                    notes=(f"arguments it accepts: {accepted}",),
-                    help=did_you_mean(arg.name, keyword),
-                )
-
-    # -- specs ------------------------------------------------------------------------------
-
-    def _spec_block(self, block: ast.SpecBlock, path: str) -> Iterator[S.SpecDef]:
-        name = block.name.value
-        if not name.strip() or "::" in name or "\n" in name:
-            self.error(
-                block.name.span,
-                "bad-spec-name",
-                f"a spec name must be non-empty text without '::' or line breaks, got {name!r}",
-                help="the name is part of the pytest node id ('file.tts::NAME::expectation')",
-            )
-        if block.loop is None:
-            spec = self._spec(block, block.body, block.name.value, path, frozenset())
-            if spec is not None:
-                yield spec
-            return
-        loop = block.loop
-        if not loop.values.items:
-            self.error(loop.values.span, "empty-loop", f"'for {loop.var.text} in []' has no values")
-        for value in loop.values.items:
-            text = format_value(value, compact=True)
-            body = _substitute(block.body, loop.var.text, value)
-            name = f"{block.name.value}[{loop.var.text}={text}]"
-            spec = self._spec(block, body, name, path, frozenset([loop.var.text]))
-            if spec is not None:
-                yield spec
-
-    def _spec(
-        self,
-        block: ast.SpecBlock,
-        body: tuple[ast.SpecStmt, ...],
-        name: str,
-        path: str,
-        bound: frozenset[str],
-    ) -> S.SpecDef | None:
-        self.spec_state = _SpecState()
-        single: dict[type, ast.SpecStmt] = {}
-        tags: list[str] = []
-        expects: list[tuple[ast.ExpectStmt, dict[str, str]]] = []
-        for stmt in body:
-            if isinstance(stmt, ast.UseModel | ast.UseDataset | ast.SampleStmt | ast.OracleStmt):
-                first = single.get(type(stmt))
-                if first is not None:
-                    word = _STMT_WORDS[type(stmt)]
-                    self.error(
-                        stmt.span,
-                        "duplicate-statement",
-                        f"a spec has one {word!r} line; the first is at line {first.span.line}",
-                    )
-                else:
-                    single[type(stmt)] = stmt
-            elif isinstance(stmt, ast.TagsStmt):
-                tags.extend(t.text for t in stmt.tags if t.text not in tags)
-            else:
-                expects.extend(_expand(stmt, {}, self, bound))
-
-        model = self._use(single.get(ast.UseModel), block, "model")
-        dataset = self._use(single.get(ast.UseDataset), block, "dataset")
-        checks = ExpectationChecker(self)
-        sampling = checks.sampling(single.get(ast.SampleStmt), block)
-        oracle_stmt = single.get(ast.OracleStmt)
-        oracle = None
-        if isinstance(oracle_stmt, ast.OracleStmt):
-            oracle = self.verifier(oracle_stmt.verifier)
-        elif expects:
-            stmt = expects[0][0]
-            self.error(
-                _metric_span(stmt),
-                "missing-oracle",
-                f"spec {block.name.value!r} has no oracle, but {_metric_name(stmt)!r} needs one "
-                "to tell right answers from wrong",
-                notes=(f"every expectation needs the oracle ({len(expects)} here)",),
-                help="add a line 'oracle NAME' naming a declared verifier",
-            )
-
-        expectations: list[S.Expectation] = []
-        ids: dict[str, ast.ExpectStmt] = {}
-        for stmt, params in expects:
-            expectation = checks.expectation(stmt, params, model, sampling)
-            if expectation is None:
-                continue
-            first = ids.get(expectation.id)
-            if first is not None:
-                self.error(
-                    stmt.span,
-                    "duplicate-expectation",
-                    f"expectation {expectation.id!r} repeats the one at line {first.span.line}",
-                )
-                continue
-            ids[expectation.id] = stmt
-            expectations.append(expectation)
-
-        if model is None or dataset is None or sampling is None:
-            return None
-        verifiers = dict(self.spec_state.verifiers)
-        if oracle is not None:
-            verifiers.setdefault(oracle.name, oracle)
-        source = self.sources.get(block.span.path, "")
-        return S.SpecDef(
-            name=name,
-            path=path,
-            model=model,
-            dataset=dataset,
-            sampling=sampling,
-            oracle=oracle,
-            verifiers=verifiers,
-            expectations=tuple(expectations),
-            tags=tuple(tags),
-            span=block.span,
-            source=source[block.span.start : block.span.end],
-        )
-
-    def _use(self, stmt: ast.SpecStmt | None, block: ast.SpecBlock, kind: str) -> Any:
-        if stmt is None:
-            self.error(
-                block.name.span,
-                f"missing-{kind}",
-                f"spec {block.name.value!r} has no {kind!r} line",
-                help=f"add '{kind} NAME' naming a declared {kind}",
-            )
-            return None
-        assert isinstance(stmt, ast.UseModel | ast.UseDataset)
-        return self.named(stmt.name, kind)
+    # -- names ------------------------------------------------------------------------------
 
     def named(self, value: ast.Value, kind: str) -> Any:
         """The declared model or dataset that ``value`` names."""
@@ -468,17 +239,17 @@ class SpecChecker:
         if isinstance(value, ast.Ident):
             declared = self.declared.get(value.name)
             if declared is not None and isinstance(declared.ref, S.VerifierRef):
-                return self._note_verifier(declared.ref)
+                return self.note_verifier(declared.ref)
             if declared is not None and declared.decl.kind == "verifier":
                 return None  # its declaration is already reported
             if declared is None and ("verifier", value.name) in self.registry:
-                call = self._bare_plugin(value, "verifier")
-                return self._note_verifier(S.VerifierRef(value.name, call, value.span))
+                call = bare_plugin(value, "verifier")
+                return self.note_verifier(S.VerifierRef(value.name, call, value.span))
         elif isinstance(value, ast.Call) and ("verifier", value.func.text) in self.registry:
             inline = self.plugin_call(value, "verifier")
             if inline is None:
                 return None
-            return self._note_verifier(S.VerifierRef(inline.text, inline, value.span))
+            return self.note_verifier(S.VerifierRef(inline.text, inline, value.span))
         name = value.name if isinstance(value, ast.Ident) else format_value(value)
         node_span = value.func.span if isinstance(value, ast.Call) else value.span
         known = [*self.declared_names("verifier"), *self.registry.names("verifier")]
@@ -488,7 +259,7 @@ class SpecChecker:
     def strategy(self, value: ast.Value) -> S.PluginCall | None:
         if isinstance(value, ast.Ident):
             if ("strategy", value.name) in self.registry:
-                return self._bare_plugin(value, "strategy")
+                return bare_plugin(value, "strategy")
             declared = self.declared.get(value.name)
             if declared is not None:
                 self.error(
@@ -510,63 +281,3 @@ class SpecChecker:
             f"expected a strategy, found {format_value(value)}",
         )
         return None
-
-
-_KIND_WORDS: dict[str, str] = {
-    "strategy": "strategy",
-    "verifier": "verifier",
-    "backend": "backend",
-    "source": "dataset source",
-    "extractor": "extractor",
-}
-_CALLABLE_KINDS: tuple[Kind, ...] = ("strategy", "verifier", "extractor", "source", "backend")
-_STMT_WORDS = {
-    ast.UseModel: "model",
-    ast.UseDataset: "dataset",
-    ast.SampleStmt: "sample",
-    ast.OracleStmt: "oracle",
-}
-
-
-def _substitute(node: Any, var: str, value: ast.Value) -> Any:
-    return ast.rewrite(
-        node, lambda n: value if isinstance(n, ast.Ident) and n.name == var else None
-    )
-
-
-def _expand(
-    stmt: ast.ExpectStmt | ast.ForStmt,
-    params: Mapping[str, str],
-    checker: SpecChecker,
-    bound: frozenset[str],
-) -> Iterator[tuple[ast.ExpectStmt, dict[str, str]]]:
-    """The expectations a statement stands for, with the loop values that made each one."""
-    if not isinstance(stmt, ast.ForStmt):
-        yield stmt, dict(params)
-        return
-    loop = stmt.loop
-    var = loop.var.text
-    if var in bound or var in params:
-        checker.error(
-            loop.var.span,
-            "duplicate-loop-variable",
-            f"loop variable {var!r} is already bound by an enclosing loop",
-            help="give the inner loop's variable another name",
-        )
-        return
-    if not loop.values.items:
-        checker.error(loop.values.span, "empty-loop", f"'for {var} in []' has no values")
-    for value in loop.values.items:
-        inner = {**params, var: format_value(value, compact=True)}
-        for sub in stmt.body:
-            yield from _expand(_substitute(sub, var, value), inner, checker, bound)
-
-
-def _metric_span(stmt: ast.ExpectStmt) -> Span:
-    measure = stmt.left if isinstance(stmt, ast.ComparisonStmt) else stmt.measure
-    return measure.metric.span
-
-
-def _metric_name(stmt: ast.ExpectStmt) -> str:
-    measure = stmt.left if isinstance(stmt, ast.ComparisonStmt) else stmt.measure
-    return measure.metric.text

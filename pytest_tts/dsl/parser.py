@@ -1,82 +1,28 @@
-"""Source text to syntax tree: the Lark parser, the tree builder and syntax diagnostics.
+"""Source text to syntax tree: :func:`parse` and the tree builder.
 
 Parsing stops at the first syntax error, which is raised as
 :class:`~pytest_tts.errors.SpecSyntaxError` with ``rendered`` holding the compiler-style
 message (expected tokens in words, a caret under the offending token, or just after the
-previous token when a statement was left unfinished).
+previous token when a statement was left unfinished; see
+:mod:`pytest_tts.dsl.syntax_errors`). The Lark parser itself is in
+:mod:`pytest_tts.dsl.grammar`.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
-import threading
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
 
 from pytest_tts.dsl import ast
-from pytest_tts.dsl.diagnostics import Diagnostic, did_you_mean, render
+from pytest_tts.dsl.grammar import comment_sink, grammar_text, lark_parser, meta_span, token_span
 from pytest_tts.dsl.literals import LiteralError, parse_number, parse_string
-from pytest_tts.errors import SpecSyntaxError
+from pytest_tts.dsl.syntax_errors import LiteralAt, encoding_error, literal_error, syntax_error
 from pytest_tts.span import Span
 
-GRAMMAR_RESOURCE = "tts.lark"
-
-# Terminals named in words in messages; keywords and punctuation are quoted as written.
-_TERMINAL_WORDS = {
-    "NAME": "identifier",
-    "NUMBER": "number",
-    "STRING": "string",
-    "CMP": "comparison operator ('>=', '<=', '>', '<')",
-    "$END": "end of file",
-}
-# Tokens that may start a statement (or end a block): when the parser expects one of these,
-# the previous statement is complete and the error is the unexpected token itself.
-_STATEMENT_BOUNDARY = {
-    "INCLUDE",
-    "MODEL",
-    "DATASET",
-    "VERIFIER",
-    "SPEC",
-    "SAMPLE",
-    "ORACLE",
-    "TAGS",
-    "EXPECT",
-    "FOR",
-    "RBRACE",
-    "$END",
-}
 _OPS = {"≥": ">=", "≤": "<="}
-
-_comment_sink = threading.local()
-
-
-def grammar_text() -> str:
-    """The grammar, read from the installed package (works from a wheel or a checkout)."""
-    return (importlib.resources.files("pytest_tts.dsl") / GRAMMAR_RESOURCE).read_text("utf-8")
-
-
-def _collect_comment(token: Token) -> Token:
-    sink = getattr(_comment_sink, "tokens", None)
-    if sink is not None:
-        sink.append(token)
-    return token
-
-
-@functools.cache
-def lark_parser() -> Lark:
-    """The LALR parser (built once per process)."""
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _collect_comment},
-    )
 
 
 def parse(text: str, path: str | Path = "<string>") -> ast.Module:
@@ -84,18 +30,18 @@ def parse(text: str, path: str | Path = "<string>") -> ast.Module:
     path = str(path)
     parser = lark_parser()
     comments: list[Token] = []
-    _comment_sink.tokens = comments
+    comment_sink.tokens = comments
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, text, path) from None
+        raise syntax_error(exc, text, path) from None
     finally:
-        _comment_sink.tokens = None
+        comment_sink.tokens = None
     try:
         items = _Builder(path).transform(tree)
     except VisitError as exc:
-        if isinstance(exc.orig_exc, _LiteralAt):
-            raise _literal_error(exc.orig_exc, text, path) from None
+        if isinstance(exc.orig_exc, LiteralAt):
+            raise literal_error(exc.orig_exc, text, path) from None
         raise exc.orig_exc from None
     return ast.Module(
         path=path,
@@ -111,48 +57,8 @@ def parse_file(path: str | Path) -> ast.Module:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _encoding_error(data, exc, str(path)) from None
+        raise encoding_error(data, exc, str(path)) from None
     return parse(text, path)
-
-
-def _encoding_error(data: bytes, exc: UnicodeDecodeError, path: str) -> SpecSyntaxError:
-    before = data[: exc.start]
-    line = before.count(b"\n") + 1
-    line_start = before.rfind(b"\n") + 1
-    column = len(before[line_start:].decode("utf-8", "replace")) + 1
-    text = data.decode("utf-8", "replace")
-    offset = len(before.decode("utf-8", "replace"))
-    span = Span(path, line, column, line, column + 1, offset, offset + 1)
-    message = f"the file is not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded"
-    diagnostic = Diagnostic(span, "encoding", message, help="save the file as UTF-8")
-    return SpecSyntaxError(message, span=span, code="encoding", rendered=render(diagnostic, text))
-
-
-# --- spans -------------------------------------------------------------------------------
-
-
-def token_span(path: str, token: Token) -> Span:
-    return Span(
-        path,
-        token.line or 1,
-        token.column or 1,
-        token.end_line or token.line or 1,
-        token.end_column or (token.column or 1) + len(token),
-        token.start_pos or 0,
-        token.end_pos if token.end_pos is not None else (token.start_pos or 0) + len(token),
-    )
-
-
-def _meta_span(path: str, meta: Any) -> Span:
-    return Span(
-        path,
-        meta.line,
-        meta.column,
-        meta.end_line,
-        meta.end_column,
-        meta.start_pos,
-        meta.end_pos,
-    )
 
 
 def _comment(token: Token, text: str, path: str) -> ast.Comment:
@@ -165,13 +71,6 @@ def _comment(token: Token, text: str, path: str) -> ast.Comment:
 # --- the tree builder ----------------------------------------------------------------------
 
 
-class _LiteralAt(Exception):
-    def __init__(self, error: LiteralError, token: Token) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.token = token
-
-
 @v_args(meta=True)
 class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
     """Lark parse tree to :mod:`pytest_tts.dsl.ast` nodes."""
@@ -181,7 +80,7 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
         self.path = path
 
     def _span(self, meta: Any) -> Span:
-        return _meta_span(self.path, meta)
+        return meta_span(self.path, meta)
 
     def _tok(self, token: Token) -> Span:
         return token_span(self.path, token)
@@ -196,7 +95,7 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
         try:
             value = parse_number(str(token))
         except LiteralError as exc:
-            raise _LiteralAt(exc, token) from None
+            raise LiteralAt(exc, token) from None
         return ast.Number(value, str(token), span=self._tok(token))
 
     def _op(self, token: Token) -> ast.Op:
@@ -338,7 +237,7 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
         try:
             value = parse_string(str(token))
         except LiteralError as exc:
-            raise _LiteralAt(exc, token) from None
+            raise LiteralAt(exc, token) from None
         return ast.String(value, str(token), span=self._tok(token))
 
     def true(self, meta: Any, children: list[Any]) -> ast.Bool:
@@ -354,132 +253,4 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
         return ast.ListValue(tuple(c for c in children if c is not None), span=self._span(meta))
 
 
-# --- syntax diagnostics --------------------------------------------------------------------
-
-
-@functools.cache
-def _terminal_words() -> dict[str, str]:
-    words = dict(_TERMINAL_WORDS)
-    for terminal in lark_parser().terminals:
-        if terminal.name not in words and terminal.pattern.type == "str":
-            words[terminal.name] = f"'{terminal.pattern.value}'"
-    return words
-
-
-def describe_terminal(name: str) -> str:
-    return _terminal_words().get(name, name)
-
-
-def _describe_token(token: Token) -> str:
-    if token.type == "$END":
-        return "end of file"
-    if token.type == "NAME":
-        return f"identifier '{token}'"
-    if token.type == "NUMBER":
-        return f"number {token}"
-    if token.type == "STRING":
-        return f"string {token}"
-    return f"'{token}'"
-
-
-def _expected_words(expected: set[str]) -> str:
-    words = sorted(
-        {describe_terminal(name) for name in expected},
-        key=lambda w: (w == "end of file", not w.startswith("'"), w),
-    )
-    if len(words) == 1:
-        return words[0]
-    if len(words) == 2:
-        return f"{words[0]} or {words[1]}"
-    return "one of " + ", ".join(words)
-
-
-def _previous_token(text: str, pos: int) -> Token | None:
-    previous = None
-    try:
-        for token in lark_parser().lex(text):
-            if (token.start_pos or 0) >= pos:
-                break
-            previous = token
-    except UnexpectedInput:
-        pass
-    return previous
-
-
-def _after(path: str, token: Token) -> Span:
-    end = token_span(path, token)
-    return Span(
-        path, end.end_line, end.end_column, end.end_line, end.end_column + 1, end.end, end.end + 1
-    )
-
-
-def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> SpecSyntaxError:
-    help_ = None
-    if isinstance(exc, UnexpectedToken):
-        token = exc.token
-        # LALR merges lookaheads of different contexts into ``exc.expected``; ask the
-        # parser which tokens really advance it from here.
-        try:
-            expected = set(exc.interactive_parser.accepts()) or set(exc.expected)
-        except Exception:  # pragma: no cover - accepts() replays the parser; be defensive
-            expected = set(exc.expected)
-        at_end = token.type == "$END"
-        pos = len(text) if at_end else (token.start_pos or 0)
-        previous = _previous_token(text, pos)
-        message = f"expected {_expected_words(expected)}, found {_describe_token(token)}"
-        unfinished = not (expected & _STATEMENT_BOUNDARY)
-        if previous is not None and (
-            at_end or (unfinished and (token.line or 0) > (previous.end_line or 0))
-        ):
-            span = _after(path, previous)
-        elif at_end:
-            span = Span(path, 1, 1, 1, 2, 0, 1)
-        else:
-            span = token_span(path, token)
-        if token.type == "NAME":
-            keywords = [describe_terminal(n).strip("'") for n in expected if n.isupper()]
-            keywords = [k for k in keywords if k.isidentifier()]
-            help_ = did_you_mean(str(token), keywords)
-        elif expected == {"NAME"} and str(token).isidentifier():
-            help_ = f"'{token}' is a keyword and cannot be used as a name"
-        elif token.type == "EQUAL" and "CMP" in expected:
-            help_ = "a threshold compares with '>=', '<=', '>' or '<'"
-    elif isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0
-        char = text[pos]
-        line_end = text.find("\n", pos)
-        line_end = len(text) if line_end < 0 else line_end
-        if char == '"':
-            message = "unterminated string: expected a closing '\"' before the end of the line"
-            width = max(1, line_end - pos)
-        else:
-            message = f"unexpected character {char!r}"
-            width = 1
-            if char in "!=":
-                help_ = "comparison operators are '>=', '<=', '>', '<', '≥' and '≤'"
-        span = Span(path, exc.line, exc.column, exc.line, exc.column + width, pos, pos + width)
-    else:  # pragma: no cover - LALR raises only the two above
-        message = str(exc)
-        span = Span(path, 1, 1, 1, 2, 0, 1)
-    diagnostic = Diagnostic(span, "syntax", message, help=help_)
-    return SpecSyntaxError(message, span=span, code="syntax", rendered=render(diagnostic, text))
-
-
-def _literal_error(exc: _LiteralAt, text: str, path: str) -> SpecSyntaxError:
-    base = token_span(path, exc.token)
-    if exc.error.length is not None:
-        start = base.start + exc.error.offset
-        span = Span(
-            path,
-            base.line,
-            base.column + exc.error.offset,
-            base.line,
-            base.column + exc.error.offset + exc.error.length,
-            start,
-            start + exc.error.length,
-        )
-    else:
-        span = base
-    code = "bad-number" if exc.token.type == "NUMBER" else "bad-string"
-    diagnostic = Diagnostic(span, code, str(exc.error))
-    return SpecSyntaxError(str(exc.error), span=span, code=code, rendered=render(diagnostic, text))
+__all__ = ["grammar_text", "lark_parser", "parse", "parse_file", "token_span"]

@@ -176,6 +176,24 @@ class ComparisonResult:
     kind: str = "comparison"
 
 
+def _candidates(
+    lc: NDArray[np.float64], rc: NDArray[np.float64], at: float | tuple[float, float] | None
+) -> NDArray[np.float64]:
+    """The costs asked about: every cost point of either curve, a range's ends and the
+    points inside it, or the one cost given."""
+    if at is None:
+        return np.unique(np.concatenate([lc, rc]))
+    if isinstance(at, tuple):
+        lo, hi = float(at[0]), float(at[1])
+        if not 0 < lo <= hi:
+            msg = f"a cost range needs 0 < lo <= hi, got [{lo}, {hi}]"
+            raise ValueError(msg)
+        inside = np.concatenate([lc, rc])
+        inside = inside[(inside >= lo) & (inside <= hi)]
+        return np.unique(np.concatenate([[lo, hi], inside]))
+    return np.array([float(at)])
+
+
 def check_comparison(
     left: ArrayLike,
     left_cost: ArrayLike,
@@ -211,18 +229,7 @@ def check_comparison(
     lo_overlap, hi_overlap = max(lc[0], rc[0]), min(lc[-1], rc[-1])
     tol = 1e-9
 
-    if at is None:
-        candidates = np.unique(np.concatenate([lc, rc]))
-    elif isinstance(at, tuple):
-        lo, hi = float(at[0]), float(at[1])
-        if not 0 < lo <= hi:
-            msg = f"a cost range needs 0 < lo <= hi, got [{lo}, {hi}]"
-            raise ValueError(msg)
-        inside = np.concatenate([lc, rc])
-        inside = inside[(inside >= lo) & (inside <= hi)]
-        candidates = np.unique(np.concatenate([[lo, hi], inside]))
-    else:
-        candidates = np.array([float(at)])
+    candidates = _candidates(lc, rc, at)
     within = (candidates >= lo_overlap * (1 - tol)) & (candidates <= hi_overlap * (1 + tol))
     grid = np.clip(candidates[within], lo_overlap, hi_overlap)
     side = "lower" if op in (">", ">=") else "upper"

@@ -194,6 +194,32 @@ class BaselineRecorded:
     kind: str = "regression"
 
 
+def _arrays(
+    current: ArrayLike,
+    baseline: ArrayLike,
+    ks: ArrayLike,
+    baseline_ks: ArrayLike | None,
+    cost: ArrayLike | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], Any]:
+    """Both sides' values and budget points, checked, and the current cost per point."""
+    cur = np.asarray(current, dtype=np.float64)
+    base = np.asarray(baseline, dtype=np.float64)
+    k_cur = np.asarray(ks).astype(np.int64).reshape(-1)
+    k_base = k_cur if baseline_ks is None else np.asarray(baseline_ks).astype(np.int64).reshape(-1)
+    if cur.ndim != 2 or cur.shape[1] != k_cur.size:
+        msg = f"current values must be [problems, {k_cur.size}], got shape {cur.shape}"
+        raise ValueError(msg)
+    if base.ndim != 2 or base.shape[1] != k_base.size:
+        msg = f"baseline values must be [problems, {k_base.size}], got shape {base.shape}"
+        raise ValueError(msg)
+    c_cur = (
+        np.asarray(cost, dtype=np.float64).reshape(-1)
+        if cost is not None
+        else k_cur.astype(np.float64)
+    )
+    return cur, base, k_cur, k_base, c_cur
+
+
 def check_regression(
     current: ArrayLike,
     baseline: ArrayLike,
@@ -226,21 +252,7 @@ def check_regression(
     if tolerance < 0:
         msg = f"tolerance must be >= 0, got {tolerance!r}"
         raise ValueError(msg)
-    cur = np.asarray(current, dtype=np.float64)
-    base = np.asarray(baseline, dtype=np.float64)
-    k_cur = np.asarray(ks).astype(np.int64).reshape(-1)
-    k_base = k_cur if baseline_ks is None else np.asarray(baseline_ks).astype(np.int64).reshape(-1)
-    if cur.ndim != 2 or cur.shape[1] != k_cur.size:
-        msg = f"current values must be [problems, {k_cur.size}], got shape {cur.shape}"
-        raise ValueError(msg)
-    if base.ndim != 2 or base.shape[1] != k_base.size:
-        msg = f"baseline values must be [problems, {k_base.size}], got shape {base.shape}"
-        raise ValueError(msg)
-    c_cur = (
-        np.asarray(cost, dtype=np.float64).reshape(-1)
-        if cost is not None
-        else k_cur.astype(np.float64)
-    )
+    cur, base, k_cur, k_base, c_cur = _arrays(current, baseline, ks, baseline_ks, cost)
     alpha = 1.0 - confidence
     cur, base, only_cur, only_base = _match(cur, base, current_ids, baseline_ids)
     parts = budget_parts(budget)

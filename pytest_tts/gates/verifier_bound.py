@@ -153,6 +153,41 @@ class VerifierBoundResult:
     kind: str = "verifier_bound"
 
 
+def _rates(
+    o: NDArray[np.bool_],
+    v: NDArray[np.bool_],
+    counts: dict[str, int],
+    *,
+    clustered: bool,
+    confidence: float,
+    side: str,
+) -> dict[str, dict[str, Any]]:
+    """Each rate's counts, estimate, one-sided bound and design effect."""
+    rates: dict[str, dict[str, Any]] = {}
+    per_problem = (o.reshape(o.shape[0], -1), v.reshape(v.shape[0], -1)) if o.ndim >= 2 else None
+    for name, errors, trials in (
+        ("false_positive_rate", counts["false_positives"], counts["negatives"]),
+        ("false_negative_rate", counts["false_negatives"], counts["positives"]),
+    ):
+        x_eff, n_eff, deff = float(errors), float(trials), 1.0
+        if clustered and per_problem is not None:
+            po, pv = per_problem
+            if name == "false_positive_rate":
+                e_i, t_i = (pv & ~po).sum(axis=1), (~po).sum(axis=1)
+            else:
+                e_i, t_i = (~pv & po).sum(axis=1), po.sum(axis=1)
+            x_eff, n_eff, deff = effective_counts(e_i, t_i, confidence)
+        lo, hi = clopper_pearson(x_eff, n_eff, confidence, side)
+        rates[name] = {
+            "errors": errors,
+            "trials": trials,
+            "rate": errors / trials if trials else float("nan"),
+            "bound": float(hi if side == "upper" else lo),
+            "design_effect": deff,
+        }
+    return rates
+
+
 def check_verifier_bound(
     oracle: ArrayLike,
     verifier: ArrayLike,
@@ -185,28 +220,7 @@ def check_verifier_bound(
         msg = "clustered bounds need a problem axis: verdicts shaped [problems, samples]"
         raise ValueError(msg)
     side = "upper" if op in ("<=", "<") else "lower"
-    rates: dict[str, dict[str, Any]] = {}
-    per_problem = (o.reshape(o.shape[0], -1), v.reshape(v.shape[0], -1)) if o.ndim >= 2 else None
-    for name, errors, trials in (
-        ("false_positive_rate", counts["false_positives"], counts["negatives"]),
-        ("false_negative_rate", counts["false_negatives"], counts["positives"]),
-    ):
-        x_eff, n_eff, deff = float(errors), float(trials), 1.0
-        if clustered and per_problem is not None:
-            po, pv = per_problem
-            if name == "false_positive_rate":
-                e_i, t_i = (pv & ~po).sum(axis=1), (~po).sum(axis=1)
-            else:
-                e_i, t_i = (~pv & po).sum(axis=1), po.sum(axis=1)
-            x_eff, n_eff, deff = effective_counts(e_i, t_i, confidence)
-        lo, hi = clopper_pearson(x_eff, n_eff, confidence, side)
-        rates[name] = {
-            "errors": errors,
-            "trials": trials,
-            "rate": errors / trials if trials else float("nan"),
-            "bound": float(hi if side == "upper" else lo),
-            "design_effect": deff,
-        }
+    rates = _rates(o, v, counts, clustered=clustered, confidence=confidence, side=side)
     target = rates[metric]
     passed = target["trials"] > 0 and OPS[op](target["bound"], float(value))
     fpr = rates["false_positive_rate"]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tts.errors import ReportError
-from pytest_tts.report.results import ExpectationResult, RunResults, plain
+from pytest_tts.report.coerce import plain
+from pytest_tts.report.results import ExpectationResult, RunResults
 
 
 def dumps(results: RunResults) -> str:

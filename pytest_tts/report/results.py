@@ -20,15 +20,23 @@ non-finite floats (an interval that could not be computed) become ``null`` in JS
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
 import platform
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar, cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 from pytest_tts.errors import ReportError
+from pytest_tts.report.coerce import (
+    as_dict,
+    floats,
+    frozen_dict,
+    known,
+    opt_floats,
+    set_field,
+    timestamp,
+)
 
 SCHEMA_VERSION = 1
 
@@ -38,75 +46,6 @@ UNITS: tuple[str, ...] = ("n", "tokens", "flops")
 FRONTIER_PREFIX = "frontier("
 
 _T = TypeVar("_T")
-
-
-# -- coercion helpers --------------------------------------------------------------------
-
-
-def _to_float(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _floats(values: Any, what: str) -> tuple[float, ...]:
-    """A tuple of floats from a list, tuple or numpy array (``None`` entries become NaN)."""
-    if values is None:
-        return ()
-    if hasattr(values, "tolist"):
-        values = values.tolist()
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        msg = f"{what} must be a sequence of numbers, got {values!r}"
-        raise TypeError(msg)
-    return tuple(_to_float(v) for v in values)
-
-
-def _opt_floats(values: Any, what: str) -> tuple[float, ...] | None:
-    return None if values is None else _floats(values, what)
-
-
-def plain(value: Any) -> Any:
-    """``value`` as plain JSON types: numpy values unwrapped, tuples as lists, NaN as None."""
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        value = value.tolist()
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return str(value)
-
-
-def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if value is None else cast(dict[str, Any], plain(dict(value)))
-
-
-def _timestamp(value: Any) -> str:
-    if isinstance(value, _dt.datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, (int, float)):
-        stamp = _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
-        return stamp.isoformat(timespec="seconds")
-    return str(value)
-
-
-def _set(obj: object, name: str, value: Any) -> None:
-    object.__setattr__(obj, name, value)
-
-
-def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``data`` that are fields of ``cls`` (newer writers may add fields)."""
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
-
-
-def _as_dict(obj: object) -> dict[str, Any]:
-    return {f.name: plain(getattr(obj, f.name)) for f in fields(cast(Any, obj))}
 
 
 # -- the model -----------------------------------------------------------------------------
@@ -127,14 +66,14 @@ class BudgetLine:
         if self.unit not in UNITS:
             msg = f"budget unit must be one of {', '.join(UNITS)}, got {self.unit!r}"
             raise ValueError(msg)
-        _set(self, "value", float(self.value))
+        set_field(self, "value", float(self.value))
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BudgetLine:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -151,28 +90,28 @@ class BaselineOverlay:
     label: str = "baseline"
 
     def __post_init__(self) -> None:
-        _set(self, "ks", _floats(self.ks, "baseline ks"))
-        _set(self, "mean", _floats(self.mean, "baseline mean"))
+        set_field(self, "ks", floats(self.ks, "baseline ks"))
+        set_field(self, "mean", floats(self.mean, "baseline mean"))
         if len(self.mean) != len(self.ks):
             msg = f"baseline mean has {len(self.mean)} points, its ks has {len(self.ks)}"
             raise ValueError(msg)
-        costs = {str(u): _floats(v, f"baseline {u} costs") for u, v in dict(self.costs).items()}
+        costs = {str(u): floats(v, f"baseline {u} costs") for u, v in dict(self.costs).items()}
         for unit, values in costs.items():
             if len(values) != len(self.ks):
                 msg = f"baseline {unit} costs have {len(values)} points, its ks has {len(self.ks)}"
                 raise ValueError(msg)
-        _set(self, "costs", costs)
+        set_field(self, "costs", costs)
 
     def x(self, unit: str) -> Sequence[float] | None:
         """The baseline's x values on the axis of ``unit`` (None when not recorded)."""
         return self.ks if unit == "n" else self.costs.get(unit)
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BaselineOverlay:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -191,18 +130,18 @@ class Fit:
 
     def __post_init__(self) -> None:
         for name in ("a", "b", "r2"):
-            _set(self, name, float(getattr(self, name)))
+            set_field(self, name, float(getattr(self, name)))
         points = self.extrapolated
         if hasattr(points, "tolist"):
             points = points.tolist()
-        _set(self, "extrapolated", tuple((float(x), float(y)) for x, y in points))
+        set_field(self, "extrapolated", tuple((float(x), float(y)) for x, y in points))
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fit:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -233,11 +172,11 @@ class CurveResult:
     unit: str = ""
 
     def __post_init__(self) -> None:
-        _set(self, "ks", _floats(self.ks, "ks"))
+        set_field(self, "ks", floats(self.ks, "ks"))
         n = len(self.ks)
         for name in ("mean", "ci_low", "ci_high", "cost_samples", "cost_tokens", "cost_flops"):
             raw = getattr(self, name)
-            values = _opt_floats(raw, name) if name.startswith("cost_") else _floats(raw, name)
+            values = opt_floats(raw, name) if name.startswith("cost_") else floats(raw, name)
             if values is not None and values and len(values) != n:
                 msg = (
                     f"curve {self.label!r}: {name} has {len(values)} points, "
@@ -246,15 +185,15 @@ class CurveResult:
                 raise ValueError(msg)
             if name.startswith("cost_") and values and all(math.isnan(v) for v in values):
                 values = None
-            _set(self, name, values)
+            set_field(self, name, values)
         if len(self.mean) != n:
             msg = f"curve {self.label!r}: mean has {len(self.mean)} points, ks has {n}"
             raise ValueError(msg)
         if isinstance(self.baseline, Mapping):
-            _set(self, "baseline", BaselineOverlay.from_dict(self.baseline))
+            set_field(self, "baseline", BaselineOverlay.from_dict(self.baseline))
         if isinstance(self.fit, Mapping):
-            _set(self, "fit", Fit.from_dict(self.fit))
-        _set(self, "confidence", float(self.confidence))
+            set_field(self, "fit", Fit.from_dict(self.fit))
+        set_field(self, "confidence", float(self.confidence))
 
     @property
     def label(self) -> str:
@@ -275,11 +214,11 @@ class CurveResult:
         return self.cost_tokens if unit == "tokens" else self.cost_flops
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CurveResult:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -317,23 +256,23 @@ class ExpectationResult:
         if self.outcome not in OUTCOMES:
             msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {self.outcome!r}"
             raise ValueError(msg)
-        _set(self, "table", tuple(_frozen_dict(row) for row in self.table))
+        set_field(self, "table", tuple(frozen_dict(row) for row in self.table))
         budgets = tuple(
             b if isinstance(b, BudgetLine) else BudgetLine.from_dict(b) for b in self.budgets
         )
-        _set(self, "budgets", budgets)
-        _set(self, "properties", _frozen_dict(self.properties))
-        _set(self, "line", int(self.line))
-        _set(self, "duration", float(self.duration))
+        set_field(self, "budgets", budgets)
+        set_field(self, "properties", frozen_dict(self.properties))
+        set_field(self, "line", int(self.line))
+        set_field(self, "duration", float(self.duration))
         if self.target is not None:
-            _set(self, "target", float(self.target))
+            set_field(self, "target", float(self.target))
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExpectationResult:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -349,19 +288,19 @@ class PoolSummary:
 
     def __post_init__(self) -> None:
         for name in ("pools", "problems", "samples_generated", "samples_reused", "tokens"):
-            _set(self, name, int(getattr(self, name)))
-        _set(self, "flops", float(self.flops))
+            set_field(self, name, int(getattr(self, name)))
+        set_field(self, "flops", float(self.flops))
 
     @property
     def samples(self) -> int:
         return self.samples_generated + self.samples_reused
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PoolSummary:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -389,13 +328,13 @@ class SpecResult:
     tags: Sequence[str] = ()
 
     def __post_init__(self) -> None:
-        _set(self, "model_provenance", _frozen_dict(self.model_provenance))
-        _set(self, "sampling", _frozen_dict(self.sampling))
+        set_field(self, "model_provenance", frozen_dict(self.model_provenance))
+        set_field(self, "sampling", frozen_dict(self.sampling))
         if isinstance(self.pools, Mapping):
-            _set(self, "pools", PoolSummary.from_dict(self.pools))
-        _set(self, "curves", _objs(CurveResult, self.curves))
-        _set(self, "expectations", _objs(ExpectationResult, self.expectations))
-        _set(self, "tags", tuple(str(t) for t in self.tags))
+            set_field(self, "pools", PoolSummary.from_dict(self.pools))
+        set_field(self, "curves", _objs(CurveResult, self.curves))
+        set_field(self, "expectations", _objs(ExpectationResult, self.expectations))
+        set_field(self, "tags", tuple(str(t) for t in self.tags))
 
     def counts(self) -> dict[str, int]:
         """Expectations per outcome, every outcome present (zero when none)."""
@@ -405,11 +344,11 @@ class SpecResult:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpecResult:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -431,11 +370,11 @@ class Machine:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Machine:
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 @dataclass(frozen=True)
@@ -454,12 +393,12 @@ class RunResults:
     search: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _set(self, "search", {str(k): int(v) for k, v in dict(self.search or {}).items()})
-        _set(self, "started", _timestamp(self.started))
-        _set(self, "finished", _timestamp(self.finished))
+        set_field(self, "search", {str(k): int(v) for k, v in dict(self.search or {}).items()})
+        set_field(self, "started", timestamp(self.started))
+        set_field(self, "finished", timestamp(self.finished))
         if isinstance(self.machine, Mapping):
-            _set(self, "machine", Machine.from_dict(self.machine))
-        _set(self, "specs", _objs(SpecResult, self.specs))
+            set_field(self, "machine", Machine.from_dict(self.machine))
+        set_field(self, "specs", _objs(SpecResult, self.specs))
 
     def counts(self) -> dict[str, int]:
         """Expectations per outcome over all specs."""
@@ -470,7 +409,7 @@ class RunResults:
         return total
 
     def to_dict(self) -> dict[str, Any]:
-        return _as_dict(self)
+        return as_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResults:
@@ -481,7 +420,7 @@ class RunResults:
                 f"reads versions 1 to {SCHEMA_VERSION}"
             )
             raise ReportError(msg)
-        return cls(**_known(cls, data))
+        return cls(**known(cls, data))
 
 
 def _objs(cls: type[_T], items: Sequence[Any] | None) -> tuple[_T, ...]:

@@ -27,7 +27,8 @@ def fill_pools(
     pools: Sequence[PoolState], store: SampleStore, *, offline: bool, callbacks: Callbacks
 ) -> FillReport | None:
     """Generate every missing sample of the ready pools in one batched fill per engine."""
-    from pytest_tts.generate import Progress, ensure_samples, missing_samples, shortfall_error
+    from pytest_tts.generate import ensure_samples, missing_samples, shortfall_error
+    from pytest_tts.progress import Progress
 
     for pool in pools:
         if pool.ready:

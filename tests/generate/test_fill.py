@@ -12,13 +12,13 @@ import pytest
 from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult, prompt_seed
 from pytest_tts.errors import EngineError, MissingSamplesError
 from pytest_tts.generate import (
-    Progress,
     SampleRequest,
     ensure_samples,
     load_samples,
     missing_samples,
     pool_id,
 )
+from pytest_tts.progress import Progress
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem, Verdict

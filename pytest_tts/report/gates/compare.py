@@ -16,39 +16,8 @@ def render_comparison(r: Any) -> GateText:
     else:
         where = f"at {unit} = {fmt(float(r.at))}"
     claim = f"{r.left_label} {op} {r.right_label} {where}"
-    lo_overlap, hi_overlap = r.overlap
     notes = ["the curves are on different problems: compared unpaired"] * r.different_problems
-    rows: list[dict[str, Any]] = []
-    g = 0
-    for cost_point, inside_both in zip(r.candidates, r.within, strict=True):
-        row: dict[str, Any] = {f"cost ({unit})": float(cost_point)}
-        if not inside_both:
-            row.update({r.left_label: None, r.right_label: None, "difference": None})
-            if r.confidence is not None:
-                row[f"{side} bound"] = None
-            row["verdict"] = "not compared"
-            row["note"] = (
-                f"outside the common range [{fmt(lo_overlap)}, {fmt(hi_overlap)}]"
-                if lo_overlap <= hi_overlap
-                else "the curves' costs do not overlap"
-            )
-            rows.append(row)
-            continue
-        row.update(
-            {
-                r.left_label: float(r.left[g]),
-                r.right_label: float(r.right[g]),
-                "difference": float(r.difference[g]),
-            }
-        )
-        if r.confidence is not None:
-            row[f"{side} bound"] = float(r.tested[g])
-        row["verdict"] = "holds" if r.holds[g] else "fails"
-        interp = r.interpolated[g]
-        row["note"] = ("interpolated: " + ", ".join(interp)) if interp else ""
-        rows.append(row)
-        g += 1
-
+    rows = _rows(r)
     not_compared = int((~r.within).sum())
     if not_compared:
         ranges = (
@@ -100,3 +69,41 @@ def render_comparison(r: Any) -> GateText:
         notes=tuple(notes),
         data={"paired": r.paired, "compared": compared, "not_compared": not_compared},
     )
+
+
+def _rows(r: Any) -> list[dict[str, Any]]:
+    """One row per cost asked about, compared or not."""
+    unit, side = r.unit, r.side
+    lo_overlap, hi_overlap = r.overlap
+    rows: list[dict[str, Any]] = []
+    g = 0
+    for cost_point, inside_both in zip(r.candidates, r.within, strict=True):
+        row: dict[str, Any] = {f"cost ({unit})": float(cost_point)}
+        if not inside_both:
+            row.update({r.left_label: None, r.right_label: None, "difference": None})
+            if r.confidence is not None:
+                row[f"{side} bound"] = None
+            row["verdict"] = "not compared"
+            row["note"] = (
+                f"outside the common range [{fmt(lo_overlap)}, {fmt(hi_overlap)}]"
+                if lo_overlap <= hi_overlap
+                else "the curves' costs do not overlap"
+            )
+            rows.append(row)
+            continue
+        row.update(
+            {
+                r.left_label: float(r.left[g]),
+                r.right_label: float(r.right[g]),
+                "difference": float(r.difference[g]),
+            }
+        )
+        if r.confidence is not None:
+            row[f"{side} bound"] = float(r.tested[g])
+        row["verdict"] = "holds" if r.holds[g] else "fails"
+        interp = r.interpolated[g]
+        row["note"] = ("interpolated: " + ", ".join(interp)) if interp else ""
+        rows.append(row)
+        g += 1
+
+    return rows

@@ -28,53 +28,16 @@ def render_regression(r: Any) -> GateText:
     if r.budget:
         claim += f" at {budget_text(*r.budget)}"
     if r.refused:
-        if r.refused == "problems differ":
-            why = (
-                f"the problems differ from the baseline ({len(r.only_current)} new, "
-                f"{len(r.only_baseline)} gone) and missing problems are not allowed; update "
-                "the baseline"
-            )
-        elif r.refused == "no common problem":
-            why = "no problem in common with the baseline"
-        else:
-            why = (
-                f"no budget point to test (current ks {list(r.current_ks)}, baseline ks "
-                f"{list(r.baseline_ks)}"
-                + (f", within {budget_text(*r.budget)}" if r.budget else "")
-                + ")"
-            )
         return GateText(
             passed=False,
             kind="regression",
-            headline=f"{claim}: {why}",
+            headline=f"{claim}: {_refusal(r)}",
             confidence=r.confidence,
             method="none",
             notes=tuple(notes),
         )
     confidence, tolerance = r.confidence, r.tolerance
-    interval_key = f"{confidence:g} interval"
-    rows: list[dict[str, Any]] = []
-    for i, k in enumerate(r.tested_ks):
-        diff = -float(r.drop[i])
-        half = r.t_quantile * float(r.se[i])
-        if r.regressed[i]:
-            verdict = "REGRESSED"
-        elif r.drop[i] > tolerance + 1e-12:
-            verdict = "drop not significant"
-        else:
-            verdict = "ok"
-        rows.append(
-            {
-                "k": k,
-                f"cost ({r.unit})": float(r.cost[i]),
-                "baseline": float(r.baseline[i]),
-                "observed": float(r.observed[i]),
-                "difference": diff,
-                interval_key: (diff - half, diff + half),
-                "adjusted p": float(r.adjusted_p[i]),
-                "verdict": verdict,
-            }
-        )
+    rows = _rows(r)
     if r.untested_ks:
         notes.append(f"budget points not in the baseline, not tested: k = {list(r.untested_ks)}")
     if r.gone_ks:
@@ -128,3 +91,48 @@ def render_regression(r: Any) -> GateText:
             "max_drop": float(r.drop[worst]),
         },
     )
+
+
+def _refusal(r: Any) -> str:
+    """Why nothing was tested."""
+    if r.refused == "problems differ":
+        return (
+            f"the problems differ from the baseline ({len(r.only_current)} new, "
+            f"{len(r.only_baseline)} gone) and missing problems are not allowed; update "
+            "the baseline"
+        )
+    if r.refused == "no common problem":
+        return "no problem in common with the baseline"
+    return (
+        f"no budget point to test (current ks {list(r.current_ks)}, baseline ks "
+        f"{list(r.baseline_ks)}" + (f", within {budget_text(*r.budget)}" if r.budget else "") + ")"
+    )
+
+
+def _rows(r: Any) -> list[dict[str, Any]]:
+    """One row per tested budget point."""
+    confidence, tolerance = r.confidence, r.tolerance
+    interval_key = f"{confidence:g} interval"
+    rows: list[dict[str, Any]] = []
+    for i, k in enumerate(r.tested_ks):
+        diff = -float(r.drop[i])
+        half = r.t_quantile * float(r.se[i])
+        if r.regressed[i]:
+            verdict = "REGRESSED"
+        elif r.drop[i] > tolerance + 1e-12:
+            verdict = "drop not significant"
+        else:
+            verdict = "ok"
+        rows.append(
+            {
+                "k": k,
+                f"cost ({r.unit})": float(r.cost[i]),
+                "baseline": float(r.baseline[i]),
+                "observed": float(r.observed[i]),
+                "difference": diff,
+                interval_key: (diff - half, diff + half),
+                "adjusted p": float(r.adjusted_p[i]),
+                "verdict": verdict,
+            }
+        )
+    return rows

@@ -14,30 +14,7 @@ def render_threshold(r: Any) -> GateText:
     using = f" using {r.strategy}" if r.strategy else ""
     claim = f"{r.metric} {r.op} {fmt(r.value)}{where}{using}"
     if r.best is None:
-        cheapest = int(c.argmin())
-        headline = (
-            f"{claim}: no budget point fits {budget_text(*r.budget)}; the cheapest point is "
-            f"k = {k[cheapest]} at {fmt(float(c[cheapest]))} {unit}"
-        )
-        rows = [
-            {
-                "k": int(k[j]),
-                f"cost ({unit})": float(c[j]),
-                r.metric: float(means[j]),
-                "within budget": "no",
-            }
-            for j in range(k.size)
-        ]
-        return GateText(
-            passed=False,
-            kind="threshold",
-            headline=headline,
-            rows=rows,
-            confidence=r.confidence,
-            method="none (no point within budget)",
-            notes=(f"budget points available: {', '.join(fmt(float(x)) for x in c)} {unit}",),
-            data={"selected": None},
-        )
+        return _no_point_fits(r, claim)
     side, best, confidence = r.side, r.best, r.confidence
     if side != "estimate":
         several = int(r.within.sum()) > 1
@@ -94,4 +71,32 @@ def render_threshold(r: Any) -> GateText:
             "threshold": r.value,
             "op": r.op,
         },
+    )
+
+
+def _no_point_fits(r: Any, claim: str) -> GateText:
+    unit, k, c, means = r.unit, r.ks, r.cost, r.means
+    cheapest = int(c.argmin())
+    headline = (
+        f"{claim}: no budget point fits {budget_text(*r.budget)}; the cheapest point is "
+        f"k = {k[cheapest]} at {fmt(float(c[cheapest]))} {unit}"
+    )
+    rows = [
+        {
+            "k": int(k[j]),
+            f"cost ({unit})": float(c[j]),
+            r.metric: float(means[j]),
+            "within budget": "no",
+        }
+        for j in range(k.size)
+    ]
+    return GateText(
+        passed=False,
+        kind="threshold",
+        headline=headline,
+        rows=rows,
+        confidence=r.confidence,
+        method="none (no point within budget)",
+        notes=(f"budget points available: {', '.join(fmt(float(x)) for x in c)} {unit}",),
+        data={"selected": None},
     )

@@ -1,171 +1,35 @@
-"""The sample store: one SQLite file that never loses or duplicates a sample.
-
-Layout (``<cache_dir>/samples.sqlite``, WAL mode)::
-
-    pools     one row per provenance: model content hash, engine name and version, engine
-              arguments, sampling parameters and seed (everything but n); ``key`` is the
-              sha256 of that provenance as canonical JSON
-    prompts   exact prompt texts, by sha256
-    samples   (pool, prompt, idx) -> completion text, token counts, finish reason, token ids,
-              per-token logprobs (float32), extra fields (JSON)
-    verdicts  (pool, prompt, idx, verifier) -> a verifier's verdict on one sample
-
-Incremental: a pool does not depend on n. Asking for 64 samples of a prompt that has 16
-finds indices 16..63 missing; asking for 8 reads indices 0..7.
-
-Durable: writers commit small batches (``put_samples``) in their own short transaction.
-WAL with ``synchronous=NORMAL`` loses no committed transaction when the process dies; a
-SIGKILL loses at most the batch being written.
-
-Concurrent: every connection sets a busy timeout, and every write transaction starts with
-``BEGIN IMMEDIATE`` (it takes the write lock up front instead of failing on upgrade from a
-read lock, the usual source of "database is locked"). Sample rows have a primary key on
-(pool, prompt, idx) and are written with an upsert, so two writers of the same sample leave
-one row. Keeping two processes from *generating* the same samples at all is
-``pytest_tts.generate``'s job (a file lock per model, see there).
+"""The :class:`SampleStore`: one SQLite file of pools, prompts, samples and verdicts (the
+layout, durability and concurrency rules are in :mod:`pytest_tts.store`).
 """
 
 from __future__ import annotations
 
-import array
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_tts.errors import StoreError
+from pytest_tts.store.rows import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STORE_FILENAME,
+    PoolInfo,
+    StoredSample,
+    canonical_json,
+    pack_floats,
+    pack_ints,
+    pool_key,
+    prompt_hash,
+    unpack,
+)
 from pytest_tts.types import Verdict
-
-# The store's folder when none is given, relative to the rootdir (pytest) or the working
-# directory (the command line). Not inside .pytest_cache, which --cache-clear wipes.
-DEFAULT_CACHE_DIR = ".tts-cache"
-STORE_FILENAME = "samples.sqlite"
-SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 120_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pools (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    provenance TEXT NOT NULL,
-    created REAL NOT NULL,
-    last_used REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS prompts (
-    id INTEGER PRIMARY KEY,
-    hash TEXT NOT NULL UNIQUE,
-    text TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS samples (
-    pool INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
-    prompt INTEGER NOT NULL REFERENCES prompts(id),
-    idx INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    finish_reason TEXT NOT NULL,
-    token_ids BLOB,
-    logprobs BLOB,
-    extra TEXT,
-    PRIMARY KEY (pool, prompt, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS verdicts (
-    pool INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
-    prompt INTEGER NOT NULL REFERENCES prompts(id),
-    idx INTEGER NOT NULL,
-    verifier TEXT NOT NULL,
-    accepted INTEGER NOT NULL,
-    score REAL NOT NULL,
-    answer TEXT,
-    step_scores TEXT,
-    detail TEXT NOT NULL,
-    flops REAL NOT NULL DEFAULT 0,
-    PRIMARY KEY (pool, prompt, idx, verifier)
-) WITHOUT ROWID;
-"""
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no whitespace: equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def pool_key(provenance: Mapping[str, Any]) -> str:
-    """The pool's identity: sha256 of its provenance as canonical JSON."""
-    return hashlib.sha256(canonical_json(dict(provenance)).encode()).hexdigest()
-
-
-def prompt_hash(prompt: str) -> str:
-    return hashlib.sha256(prompt.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class StoredSample:
-    """One sample row as written and read by the store."""
-
-    prompt: str
-    index: int
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str = "stop"
-    token_ids: tuple[int, ...] | None = None
-    logprobs: tuple[float, ...] | None = None
-    extra: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class PoolInfo:
-    """What ``cache info`` shows of one pool."""
-
-    key: str
-    provenance: Mapping[str, Any]
-    prompts: int
-    samples: int
-    completion_tokens: int
-    bytes: int
-    created: float
-    last_used: float
-
-
-def _pack_ints(values: Sequence[int] | None) -> bytes | None:
-    return None if values is None else array.array("i", values).tobytes()
-
-
-def _pack_floats(values: Sequence[float] | None) -> bytes | None:
-    # float32 halves the size; logprobs need no more than 7 significant digits
-    return None if values is None else array.array("f", values).tobytes()
-
-
-def _unpack(code: str, blob: bytes | None) -> tuple[Any, ...] | None:
-    if blob is None:
-        return None
-    values = array.array(code)
-    values.frombytes(blob)
-    return tuple(values)
-
-
-def missing_runs(present: Iterable[int], n: int) -> list[tuple[int, int]]:
-    """Contiguous runs ``(first, count)`` of the indices ``0..n-1`` not in ``present``."""
-    have = set(present)
-    runs: list[tuple[int, int]] = []
-    first = None
-    for i in range(n + 1):
-        gap = i < n and i not in have
-        if gap and first is None:
-            first = i
-        elif not gap and first is not None:
-            runs.append((first, i - first))
-            first = None
-    return runs
 
 
 class SampleStore:
@@ -204,7 +68,7 @@ class SampleStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             with self.transaction() as db:
-                for statement in _SCHEMA.split(";"):
+                for statement in SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -337,8 +201,8 @@ class SampleStore:
                 s.prompt_tokens,
                 s.completion_tokens,
                 s.finish_reason,
-                _pack_ints(s.token_ids),
-                _pack_floats(s.logprobs),
+                pack_ints(s.token_ids),
+                pack_floats(s.logprobs),
                 None if not s.extra else canonical_json(dict(s.extra)),
             )
             for s in samples
@@ -377,8 +241,8 @@ class SampleStore:
                         prompt_tokens=row[3],
                         completion_tokens=row[4],
                         finish_reason=row[5],
-                        token_ids=_unpack("i", row[6]),
-                        logprobs=_unpack("f", row[7]),
+                        token_ids=unpack("i", row[6]),
+                        logprobs=unpack("f", row[7]),
                         extra=None if row[8] is None else json.loads(row[8]),
                     )
                 )

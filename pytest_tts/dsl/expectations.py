@@ -1,18 +1,18 @@
-"""The checks of a spec's numbers and expectations: sampling, budgets, ranges, measures.
+"""``expect`` statements: metrics, measures, budgets, ranges and confidence levels.
 
-Part of the semantic pass (:mod:`pytest_tts.dsl.checker`): the checker resolves names and
-expands loops; :class:`ExpectationChecker` turns one ``sample`` line or one ``expect``
-statement into the checked objects of :mod:`pytest_tts.spec`, reporting through the
-checker, and names each expectation (its pytest item id).
+Part of the semantic pass (:mod:`pytest_tts.dsl.checker`): :class:`ExpectationChecker`
+turns one ``expect`` statement (loops already expanded by :mod:`pytest_tts.dsl.blocks`)
+into the checked objects of :mod:`pytest_tts.spec`, reporting through the checker, and
+names each expectation (its pytest item id).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pytest_tts import spec as S
 from pytest_tts.dsl import ast
-from pytest_tts.dsl.diagnostics import Diagnostic, did_you_mean, unknown_name
+from pytest_tts.dsl.diagnostics import Diagnostic, unknown_name
 from pytest_tts.dsl.formatter import format_expect, format_value
 
 if TYPE_CHECKING:
@@ -22,101 +22,13 @@ METRICS = ("accuracy", "coverage")
 VERIFIER_METRICS = ("false_positive_rate", "false_negative_rate")
 UNITS = ("n", "tokens", "flops")
 DEFAULT_STATISTICAL_CONFIDENCE = 0.95
-# Sampling parameters: name -> (type, description of the valid range, predicate).
-SAMPLING: dict[str, tuple[str, str, Any]] = {
-    "n": ("int", "a positive integer", lambda v: v >= 1),
-    "temperature": ("float", "a number >= 0", lambda v: v >= 0),
-    "top_p": ("float", "a number in (0, 1]", lambda v: 0 < v <= 1),
-    "top_k": ("int", "an integer >= -1 (-1 or 0 turn it off)", lambda v: v >= -1),
-    "min_p": ("float", "a number in [0, 1]", lambda v: 0 <= v <= 1),
-    "max_tokens": ("int", "a positive integer", lambda v: v >= 1),
-    "seed": ("int", "an integer >= 0", lambda v: v >= 0),
-    "presence_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
-    "frequency_penalty": ("float", "a number in [-2, 2]", lambda v: -2 <= v <= 2),
-    "repetition_penalty": ("float", "a number > 0", lambda v: v > 0),
-    "logprobs": ("int", "an integer >= 0", lambda v: v >= 0),
-    "stop": ("str", "a string or a list of strings", None),
-}
-_SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed")
 
 
 class ExpectationChecker:
-    """Checks of one spec's ``sample`` line and ``expect`` statements."""
+    """Checks of one spec's ``expect`` statements."""
 
     def __init__(self, names: SpecChecker) -> None:
         self.names = names
-
-    def sampling(self, stmt: ast.SpecStmt | None, block: ast.SpecBlock) -> S.Sampling | None:
-        if not isinstance(stmt, ast.SampleStmt):
-            self.names.error(
-                block.name.span,
-                "missing-sample",
-                f"spec {block.name.value!r} has no 'sample' line",
-                help="add e.g. 'sample n = 16, temperature = 1.0'",
-            )
-            return None
-        values: dict[str, Any] = {}
-        ok = True
-        for arg in stmt.args:
-            name = arg.name or ""
-            if name in values:
-                self.names.error(
-                    arg.span, "duplicate-argument", f"sampling parameter {name!r} given twice"
-                )
-                continue
-            if name not in SAMPLING:
-                self.names.error(
-                    arg.span,
-                    "unknown-sampling-parameter",
-                    f"unknown sampling parameter {name!r}",
-                    notes=(f"known sampling parameters: {', '.join(sorted(SAMPLING))}",),
-                    help=did_you_mean(name, SAMPLING),
-                )
-                ok = False
-                continue
-            type_, wanted, valid = SAMPLING[name]
-            value = arg.value
-            if type_ == "str":
-                items = value.items if isinstance(value, ast.ListValue) else (value,)
-                if not all(isinstance(v, ast.String) for v in items):
-                    self.names.error(value.span, "out-of-range", f"{name} must be {wanted}")
-                    ok = False
-                    continue
-                values[name] = tuple(v.value for v in items)  # type: ignore[union-attr]
-                continue
-            if not isinstance(value, ast.Number) or (
-                type_ == "int" and not isinstance(value.value, int)
-            ):
-                shown = format_value(value)
-                self.names.error(
-                    value.span, "out-of-range", f"{name} must be {wanted}, got {shown}"
-                )
-                ok = False
-                continue
-            if not valid(value.value):
-                self.names.error(
-                    value.span, "out-of-range", f"{name} must be {wanted}, got {value.text}"
-                )
-                ok = False
-                continue
-            values[name] = value.value
-        if "n" not in values:
-            if ok or not any(a.name == "n" for a in stmt.args):
-                self.names.error(
-                    stmt.span,
-                    "missing-sample",
-                    "the 'sample' line needs n (samples per problem)",
-                    help="add e.g. 'n = 16'",
-                )
-            return None
-        return S.Sampling(
-            n=values["n"],
-            temperature=float(values.get("temperature", 1.0)),
-            top_p=float(values.get("top_p", 1.0)),
-            max_tokens=values.get("max_tokens", 256),
-            seed=values.get("seed", 0),
-            extra={k: v for k, v in values.items() if k not in _SAMPLING_FIELDS},
-        )
 
     # -- expectations ----------------------------------------------------------------------
 
