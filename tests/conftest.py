@@ -1,5 +1,6 @@
 """Fixtures shared across test areas: a small model folder and one real vLLM engine.
 
+``store`` is a fresh sample store in a temporary folder (``tmp_path / "cache"``).
 ``tiny_model_dir`` is the bundled ``models/tiny-arith`` when it has been trained, else a
 random-weight Llama (hidden 64, 2 layers, head_dim 32, character-level tokenizer) built once
 per session under a temporary folder. ``vllm_backend`` shares one engine across the session
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_tts.store import SampleStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_MODEL = ROOT / "models" / "tiny-arith"
@@ -79,3 +82,10 @@ def vllm_backend(tiny_model_dir: Path) -> Iterator[Any]:
     backend = vllm(str(tiny_model_dir), **ENGINE_ARGS)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SampleStore]:
+    """A fresh sample store under ``tmp_path / "cache"``, closed after the test."""
+    with SampleStore.in_dir(tmp_path / "cache") as opened:
+        yield opened

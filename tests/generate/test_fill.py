@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult, prompt_seed
+from pytest_tts.backends.base import Completion, prompt_seed
 from pytest_tts.errors import EngineError, MissingSamplesError
 from pytest_tts.generate import (
     SampleRequest,
@@ -22,38 +20,17 @@ from pytest_tts.progress import Progress
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem, Verdict
+from tests.fakes import ScriptedBackend
 
 
-class FakeBackend:
+def FakeBackend(version: str = "1", fail_after: int | None = None) -> ScriptedBackend:
     """Sample i of a prompt is the text of its seed: reproducible like a seeded engine."""
-
-    def __init__(self, version: str = "1", fail_after: int | None = None) -> None:
-        self.label = "fake"
-        self.version = version
-        self.calls: list[list[GenerationRequest]] = []
-        self.fail_after = fail_after
-
-    def provenance(self) -> dict[str, Any]:
-        return {"engine": "fake", "engine_version": self.version}
-
-    def model_config(self) -> dict[str, Any]:
-        return {}
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
-        self.calls.append(list(requests))
-        for k, r in enumerate(requests):
-            if self.fail_after is not None and k >= self.fail_after:
-                raise EngineError("engine died")
-            yield GenerationResult(
-                r,
-                tuple(
-                    Completion(f"s{r.seed + r.first_index + j}", 2, 3, "length", (1, 2, 3))
-                    for j in range(r.n)
-                ),
-            )
-
-    def close(self) -> None:
-        pass
+    return ScriptedBackend(
+        lambda r, i: Completion(f"s{r.seed + i}", 2, 3, "length", (1, 2, 3)),
+        label="fake",
+        provenance={"engine": "fake", "engine_version": version},
+        fail_after=fail_after,
+    )
 
 
 PROBLEMS = [Problem(f"id{i}", f"Q:{i}+{i}\nA:", str(2 * i)) for i in range(5)]
@@ -61,12 +38,6 @@ PROBLEMS = [Problem(f"id{i}", f"Q:{i}+{i}\nA:", str(2 * i)) for i in range(5)]
 
 def pool(backend: FakeBackend, n: int, **kw: Any) -> SampleRequest:
     return SampleRequest(backend, PROBLEMS, Sampling(n=n, **kw), label="arith × sums")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SampleStore]:
-    with SampleStore.in_dir(tmp_path) as s:
-        yield s
 
 
 def test_topup_generates_exactly_the_difference(store: SampleStore) -> None:

@@ -7,14 +7,13 @@ index, so every outcome below is known in advance.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
-from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
+from pytest_tts.backends.base import GenerationRequest
 from pytest_tts.errors import EstimationError, MissingSamplesError
 from pytest_tts.search import SearchContext
 from pytest_tts.search.beam import beam_search
@@ -26,45 +25,27 @@ from pytest_tts.tasks.arith import format_prompt, parse_question, reference_step
 from pytest_tts.types import Problem, Verdict
 from pytest_tts.verifiers.exact import exact_match
 from pytest_tts.verifiers.steps import step_check
+from tests.fakes import ScriptedBackend
 
 _PREFIX = re.compile(r"^Q:(\d+\+\d+)\nA:(.*)$", re.DOTALL)
 
 
-class StepBackend:
+def StepBackend(right: Callable[[int], bool]) -> ScriptedBackend:
     """Continues a prefix with its next reference step; ``right(index)`` says if it is right."""
 
-    label = "scripted"
+    def next_step(request: GenerationRequest, index: int) -> str:
+        assert request.sampling.extra["stop"] == ["|"]
+        match = _PREFIX.match(request.prompt)
+        assert match is not None, request.prompt
+        question, done = match.group(1), match.group(2)
+        segments = [*reference_steps(question), f"={sum(parse_question(question))}"]
+        position = done.count("|")
+        segment = segments[position]
+        if not right(index):
+            segment = segment[:-1] + str((int(segment[-1]) + 1) % 10)
+        return segment + ("|" if position < len(segments) - 1 else "")
 
-    def __init__(self, right: Callable[[int], bool]) -> None:
-        self.right = right
-        self.calls: list[list[GenerationRequest]] = []
-
-    def provenance(self) -> dict[str, Any]:
-        return {"engine": "scripted"}
-
-    def model_config(self) -> dict[str, Any]:
-        return {}
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
-        self.calls.append(list(requests))
-        assert all(r.sampling.extra["stop"] == ["|"] for r in requests)
-        for r in requests:
-            match = _PREFIX.match(r.prompt)
-            assert match is not None, r.prompt
-            question, done = match.group(1), match.group(2)
-            segments = [*reference_steps(question), f"={sum(parse_question(question))}"]
-            position = done.count("|")
-            out = []
-            for j in range(r.n):
-                segment = segments[position]
-                if not self.right(r.first_index + j):
-                    segment = segment[:-1] + str((int(segment[-1]) + 1) % 10)
-                text = segment + ("|" if position < len(segments) - 1 else "")
-                out.append(Completion(text, len(r.prompt) + 1, len(text)))
-            yield GenerationResult(r, tuple(out))
-
-    def close(self) -> None:
-        pass
+    return ScriptedBackend(next_step)
 
 
 QUESTIONS = ["347+285", "12+9", "905+95"]
@@ -84,12 +65,6 @@ def context(store: SampleStore, backend: Any, *, offline: bool = False) -> Searc
         ks=(1, 2, 3, 4),
         label="arith × sums",
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SampleStore]:
-    with SampleStore.in_dir(tmp_path) as s:
-        yield s
 
 
 def test_one_expansion_keeps_the_only_draw_and_two_find_the_right_step(

@@ -6,8 +6,6 @@ and the scripted backend of test_beam_plumbing.py (the real engine: test_beam_en
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,12 +46,6 @@ def context(store: SampleStore, backend: Any, prm: Any, oracle: Any) -> SearchCo
         ks=(1, 2, 3, 4),
         label="arith × sums",
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SampleStore]:
-    with SampleStore.in_dir(tmp_path) as s:
-        yield s
 
 
 def strategies() -> list[Any]:

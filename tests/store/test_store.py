@@ -33,12 +33,6 @@ def rows(prompt: str, indices: range, *, logprobs: bool = False) -> list[StoredS
     ]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SampleStore:
-    with SampleStore.in_dir(tmp_path / "cache") as s:
-        yield s
-
-
 def test_store_is_one_wal_file_in_the_cache_dir(store: SampleStore, tmp_path: Path) -> None:
     assert store.path == tmp_path / "cache" / "samples.sqlite"
     mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]

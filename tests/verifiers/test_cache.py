@@ -1,29 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from pytest_tts.store import SampleStore
-from pytest_tts.types import Problem, Sample, Verdict
-from pytest_tts.verifiers.base import Item
+from pytest_tts.types import Problem, Sample
 from pytest_tts.verifiers.cache import verdict_key, verify_cached
-from pytest_tts.verifiers.exact import ExactMatch, exact_match
-
-
-class Counting:
-    """A real verifier that counts the samples it was asked to judge."""
-
-    def __init__(self, inner: ExactMatch) -> None:
-        self.inner = inner
-        self.judged = 0
-
-    def identity(self) -> str:
-        return self.inner.identity()
-
-    def verify(self, items: Sequence[Item]) -> list[Verdict]:
-        self.judged += len(items)
-        return self.inner.verify(items)
+from pytest_tts.verifiers.exact import exact_match
+from tests.fakes import Counting
 
 
 def sample(problem: Problem, index: int, text: str) -> Sample:
@@ -44,29 +28,29 @@ def test_second_run_reads_verdicts_from_the_store(tmp_path: Path) -> None:
         verifier = Counting(exact_match(extract="last_number"))
         first = verify_cached(verifier, store, pool, items)
         assert [v.accepted for v in first] == [True, False, True, False]
-        assert verifier.judged == 4
+        assert verifier.items == 4
         again = verify_cached(verifier, store, pool, items)
         assert again == first
-        assert verifier.judged == 4
+        assert verifier.items == 4
 
         # New samples only: two more judged, the cached four reused.
         more = [*items, (a, sample(a, 2, "=42")), (b, sample(b, 2, "=3"))]
         assert [v.accepted for v in verify_cached(verifier, store, pool, more)][4:] == [True, False]
-        assert verifier.judged == 6
+        assert verifier.items == 6
 
         # Another verifier, or an edited reference, has no verdicts yet.
         other = Counting(exact_match(extract="last_number", ignore_case=True))
         verify_cached(other, store, pool, items)
-        assert other.judged == 4
+        assert other.items == 4
         edited = replace(a, answer="41")
         changed = verify_cached(verifier, store, pool, [(edited, items[1][1])])
         assert changed[0].accepted
-        assert verifier.judged == 7
+        assert verifier.items == 7
 
     with SampleStore.in_dir(tmp_path) as store:  # and it survives reopening the file
         verifier = Counting(exact_match(extract="last_number"))
         assert verify_cached(verifier, store, store.pool({"model": "m", "seed": 0}), items) == first
-        assert verifier.judged == 0
+        assert verifier.items == 0
 
 
 def test_verdict_key_holds_identity_and_reference() -> None:

@@ -5,17 +5,17 @@ A real engine judging real completions is in ``test_judge_engine.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
+from pytest_tts.backends.base import Completion, GenerationRequest
 from pytest_tts.errors import VerifierError
 from pytest_tts.estimate.flops import generation_flops
 from pytest_tts.types import Problem
 from pytest_tts.verifiers.extractors import resolve_extractor
 from pytest_tts.verifiers.judge import Judge
+from tests import fakes
 
 CONFIG = {
     "model_type": "llama",
@@ -34,35 +34,20 @@ RIGHT = "7+5=12|4+8+1=13|3+2+1=6|=632"
 WRONG = "7+5=12|4+8=12|3+2+1=6|=622"
 
 
-class ScriptedBackend:
-    """Answers each prompt with the verdict texts ``script(prompt, index)`` returns."""
+def ScriptedBackend(script: Any, model_hash: str = "abc123") -> fakes.ScriptedBackend:
+    """Answers each prompt with the verdict texts ``script(prompt, index)`` returns (each
+    decoded with its end-of-sequence token)."""
 
-    def __init__(self, script: Any, model_hash: str = "abc123") -> None:
-        self.script = script
-        self.model_hash = model_hash
-        self.calls: list[list[GenerationRequest]] = []
-        self.closed = 0
+    def verdict(request: GenerationRequest, index: int) -> Completion:
+        text = script(request.prompt, index)
+        return Completion(text, len(request.prompt) + 1, len(text) + 1)
 
-    def provenance(self) -> dict[str, Any]:
-        return {"engine": "scripted", "model_hash": self.model_hash}
-
-    def model_config(self) -> dict[str, Any]:
-        return dict(CONFIG)
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
-        self.calls.append(list(requests))
-        for request in reversed(requests):  # out of order, as an engine finishes them
-            texts = [self.script(request.prompt, i) for i in range(request.n)]
-            yield GenerationResult(
-                request,
-                tuple(
-                    Completion(t, len(request.prompt) + 1, len(t) + 1, token_ids=None)
-                    for t in texts
-                ),
-            )
-
-    def close(self) -> None:
-        self.closed += 1
+    return fakes.ScriptedBackend(
+        verdict,
+        provenance={"engine": "scripted", "model_hash": model_hash},
+        model_config=CONFIG,
+        out_of_order=True,
+    )
 
 
 def by_answer(prompt: str, index: int) -> str:

@@ -1,0 +1,103 @@
+"""The test suite's one fake backend and one counting verifier, for tests of plumbing.
+
+A fake is never the only proof that a feature works: every path they stand in for is also
+run on a real engine (``tests/generate/test_engine.py``, the ``engine``-marked tests).
+Importable as ``tests.fakes`` (the repository root is on ``sys.path`` through its
+``conftest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
+from pytest_tts.errors import EngineError
+from pytest_tts.types import Problem, Verdict
+
+# script(request, index) -> the completion text (or a whole Completion) of sample ``index``
+Script = Callable[[GenerationRequest, int], "str | Completion"]
+
+
+class ScriptedBackend:
+    """A backend whose completions ``script(request, index)`` writes.
+
+    ``index`` is the sample's index in its pool (``request.first_index + j``), so a seeded
+    script is reproducible like a seeded engine. A text becomes a completion with the prompt's
+    length + 1 (BOS) prompt tokens and its own length in completion tokens. Every call is kept
+    in ``calls``; ``fail_after=k`` raises ``EngineError`` at the k-th request of a call;
+    ``out_of_order`` yields results last request first, as an engine may finish them.
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        *,
+        label: str = "scripted",
+        provenance: Mapping[str, Any] | None = None,
+        model_config: Mapping[str, Any] | None = None,
+        fail_after: int | None = None,
+        out_of_order: bool = False,
+    ) -> None:
+        self.script = script
+        self.label = label
+        self._provenance = dict(provenance or {"engine": label})
+        self._model_config = dict(model_config or {})
+        self.fail_after = fail_after
+        self.out_of_order = out_of_order
+        self.calls: list[list[GenerationRequest]] = []
+        self.closed = 0
+
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._provenance)
+
+    def model_config(self) -> dict[str, Any]:
+        return dict(self._model_config)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GenerationResult]:
+        self.calls.append(list(requests))
+        ordered = list(reversed(requests)) if self.out_of_order else list(requests)
+        for k, request in enumerate(ordered):
+            if self.fail_after is not None and k >= self.fail_after:
+                raise EngineError("engine died")
+            completions = []
+            for j in range(request.n):
+                out = self.script(request, request.first_index + j)
+                if isinstance(out, str):
+                    out = Completion(out, len(request.prompt) + 1, len(out))
+                completions.append(out)
+            yield GenerationResult(request, tuple(completions))
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class Counting:
+    """A real verifier, counting the ``verify`` calls and items it gets; ``flops`` (a
+    function of the completion) stands in for a model-based verifier's cost when given."""
+
+    def __init__(self, inner: Any, flops: Callable[[str], float] | None = None) -> None:
+        self.inner = inner
+        self.flops = flops
+        self.calls = 0
+        self.items = 0
+
+    def identity(self) -> str:
+        return str(self.inner.identity())
+
+    def verify(self, items: Sequence[tuple[Problem, Any]]) -> list[Verdict]:
+        self.calls += 1
+        self.items += len(items)
+        verdicts = list(self.inner.verify(items))
+        if self.flops is None:
+            return verdicts
+        flops = self.flops
+        return [
+            Verdict(v.accepted, v.score, v.answer, v.step_scores, v.detail, flops(_text(item)))
+            for v, item in zip(verdicts, items, strict=True)
+        ]
+
+
+def _text(item: tuple[Problem, Any]) -> str:
+    _, completion = item
+    return completion if isinstance(completion, str) else str(completion.text)
