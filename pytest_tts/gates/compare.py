@@ -194,6 +194,35 @@ def _candidates(
     return np.array([float(at)])
 
 
+def _on_grid(
+    lv: NDArray[np.float64],
+    lc: NDArray[np.float64],
+    rv: NDArray[np.float64],
+    rc: NDArray[np.float64],
+    grid: NDArray[np.float64],
+    confidence: float | None,
+    side: str,
+    paired: bool,
+    method: IntervalMethod,
+    resamples: int,
+    seed: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Both curves' means at the grid's costs (interpolated per problem), and the value
+    tested against zero there: the ``side`` bound of the difference, or the difference."""
+    if not grid.size:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    li = interp_log_cost(lv, lc, grid)
+    ri = interp_log_cost(rv, rc, grid)
+    li_mean, ri_mean = li.mean(axis=0), ri.mean(axis=0)
+    if confidence is None:
+        return li_mean, ri_mean, li_mean - ri_mean
+    lower, upper = difference_bounds(
+        li, ri, paired=paired, confidence=confidence, method=method, resamples=resamples, seed=seed
+    )
+    return li_mean, ri_mean, lower if side == "lower" else upper
+
+
 def check_comparison(
     left: ArrayLike,
     left_cost: ArrayLike,
@@ -233,25 +262,10 @@ def check_comparison(
     within = (candidates >= lo_overlap * (1 - tol)) & (candidates <= hi_overlap * (1 + tol))
     grid = np.clip(candidates[within], lo_overlap, hi_overlap)
     side = "lower" if op in (">", ">=") else "upper"
-    empty = np.zeros(0)
-    li_mean = ri_mean = diff = tested = empty
-    if grid.size:
-        li = interp_log_cost(lv, lc, grid)
-        ri = interp_log_cost(rv, rc, grid)
-        li_mean, ri_mean = li.mean(axis=0), ri.mean(axis=0)
-        diff = li_mean - ri_mean
-        tested = diff
-        if confidence is not None:
-            lower, upper = difference_bounds(
-                li,
-                ri,
-                paired=is_paired,
-                confidence=confidence,
-                method=method,
-                resamples=resamples,
-                seed=seed,
-            )
-            tested = lower if side == "lower" else upper
+    li_mean, ri_mean, tested = _on_grid(
+        lv, lc, rv, rc, grid, confidence, side, is_paired, method, resamples, seed
+    )
+    diff = li_mean - ri_mean
     holds = np.array([OPS[op](float(x), 0.0) for x in tested], dtype=bool)
     interpolated = tuple(
         tuple(
