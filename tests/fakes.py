@@ -8,7 +8,9 @@ Importable as ``tests.fakes`` (the repository root is on ``sys.path`` through it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_tts.backends.base import Completion, GenerationRequest, GenerationResult
@@ -101,3 +103,38 @@ class Counting:
 def _text(item: tuple[Problem, Any]) -> str:
     _, completion = item
     return completion if isinstance(completion, str) else str(completion.text)
+
+
+def write_replayed_sums(
+    folder: Path,
+    *,
+    problems: int,
+    samples: int,
+    right: Callable[[int, int], bool],
+    step: int = 3,
+) -> None:
+    """Write ``sums.jsonl`` (problem i is ``10 + i`` plus ``step * i + 1``) and
+    ``samples.jsonl`` (its samples for the ``replay`` backend) into ``folder``.
+
+    Sample j of problem i states the sum when ``right(i, j)``, else the sum plus one (so
+    ``last_digit`` rejects it too). Real files through the real replay backend, store,
+    verifiers and gates: only the samples are made up.
+    """
+    rows, records = [], []
+    for i in range(problems):
+        a, b = 10 + i, step * i + 1
+        rows.append({"id": f"p{i}", "question": f"{a}+{b}", "answer": str(a + b)})
+        for j in range(samples):
+            answer = a + b if right(i, j) else a + b + 1
+            records.append(
+                {
+                    "id": f"p{i}",
+                    "prompt": f"Q:{a}+{b}\nA:",
+                    "completion": f"={answer}",
+                    "index": j,
+                    "completion_tokens": 3,
+                    "prompt_tokens": 6,
+                }
+            )
+    (folder / "sums.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    (folder / "samples.jsonl").write_text("\n".join(json.dumps(r) for r in records))

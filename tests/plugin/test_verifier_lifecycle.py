@@ -12,6 +12,8 @@ import json
 
 import pytest
 
+from tests.fakes import write_replayed_sums
+
 pytest_plugins = ["pytester"]
 
 CONFTEST = """\
@@ -75,24 +77,7 @@ spec "counted" {
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    rows, samples = [], []
-    for i in range(6):
-        a, b = 10 + i, 2 * i + 1
-        rows.append({"id": f"p{i}", "question": f"{a}+{b}", "answer": str(a + b)})
-        for j in range(4):
-            answer = a + b if j != 3 else a + b + 1
-            samples.append(
-                {
-                    "id": f"p{i}",
-                    "prompt": f"Q:{a}+{b}\nA:",
-                    "completion": f"={answer}",
-                    "index": j,
-                    "completion_tokens": 3,
-                    "prompt_tokens": 6,
-                }
-            )
-    pytester.makefile(".jsonl", sums="\n".join(json.dumps(r) for r in rows))
-    pytester.makefile(".jsonl", samples="\n".join(json.dumps(r) for r in samples))
+    write_replayed_sums(pytester.path, problems=6, samples=4, right=lambda i, j: j != 3, step=2)
     pytester.makeconftest(CONFTEST)
     (pytester.path / "specs").mkdir()
     (pytester.path / "specs" / "counted.tts").write_text(SPEC)

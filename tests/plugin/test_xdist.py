@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import write_replayed_sums
+
 pytest_plugins = ["pytester"]
 
 pytest.importorskip("xdist")
@@ -60,37 +62,15 @@ spec "replayed single sample" {
 EXPECTATIONS = 8  # five in FIRST (one fails: accuracy at n = 1 is about 0.6), three in SECOND
 
 
-def _samples() -> list[dict[str, object]]:
-    """Sample j of problem i is right unless (i + j) % 5 is 0 or 1: about 0.6 per sample.
-
-    A wrong answer is off by one, so ``last_digit`` rejects it too (its FPR is 0).
-    """
-    records: list[dict[str, object]] = []
-    for i in range(N_PROBLEMS):
-        a, b = 10 + i, 3 * i + 1
-        for j in range(N_SAMPLES):
-            answer = a + b if (i + j) % 5 > 1 else a + b + 1
-            records.append(
-                {
-                    "id": f"p{i}",
-                    "prompt": f"Q:{a}+{b}\nA:",
-                    "completion": f"={answer}",
-                    "index": j,
-                    "completion_tokens": 3,
-                    "prompt_tokens": 6,
-                }
-            )
-    return records
-
-
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    rows = [
-        {"id": f"p{i}", "question": f"{10 + i}+{3 * i + 1}", "answer": str(10 + i + 3 * i + 1)}
-        for i in range(N_PROBLEMS)
-    ]
-    pytester.makefile(".jsonl", sums="\n".join(json.dumps(r) for r in rows))
-    pytester.makefile(".jsonl", samples="\n".join(json.dumps(r) for r in _samples()))
+    # sample j of problem i is right unless (i + j) % 5 is 0 or 1: about 0.6 per sample
+    write_replayed_sums(
+        pytester.path,
+        problems=N_PROBLEMS,
+        samples=N_SAMPLES,
+        right=lambda i, j: (i + j) % 5 > 1,
+    )
     pytester.makefile(".tts", common=COMMON, first=FIRST, second=SECOND)
     return pytester
 

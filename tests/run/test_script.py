@@ -17,6 +17,7 @@ from pytest_tts.errors import SpecError
 from pytest_tts.run import Callbacks, Engine, Settings, run_specs
 from pytest_tts.run.judge import JUDGES
 from pytest_tts.spec import Comparison, Monotone, NoRegression, Threshold, VerifierBound
+from tests.fakes import write_replayed_sums
 
 N_PROBLEMS = 12
 N_SAMPLES = 8
@@ -44,26 +45,10 @@ OUTCOMES = ["passed", "passed", "passed", "passed", "failed"]  # accuracy at n =
 
 
 def _write_project(folder: Path) -> Path:
-    """Sample j of problem i is right unless (i + j) % 8 is 0, 1 or 2 (5 of 8 right); a
-    wrong answer is off by one, so ``last_digit`` rejects it too."""
-    rows, samples = [], []
-    for i in range(N_PROBLEMS):
-        a, b = 10 + i, 3 * i + 1
-        rows.append({"id": f"p{i}", "question": f"{a}+{b}", "answer": str(a + b)})
-        for j in range(N_SAMPLES):
-            answer = a + b if (i + j) % 8 > 2 else a + b + 1
-            samples.append(
-                {
-                    "id": f"p{i}",
-                    "prompt": f"Q:{a}+{b}\nA:",
-                    "completion": f"={answer}",
-                    "index": j,
-                    "completion_tokens": 3,
-                    "prompt_tokens": 6,
-                }
-            )
-    (folder / "sums.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    (folder / "samples.jsonl").write_text("\n".join(json.dumps(s) for s in samples))
+    """Sample j of problem i is right unless (i + j) % 8 is 0, 1 or 2 (5 of 8 right)."""
+    write_replayed_sums(
+        folder, problems=N_PROBLEMS, samples=N_SAMPLES, right=lambda i, j: (i + j) % 8 > 2
+    )
     spec = folder / "replayed.tts"
     spec.write_text(SPEC)
     return spec
