@@ -18,10 +18,11 @@ From a script (what ``pytest specs/`` does, without pytest)::
 
     from pytest_tts.run import Settings, run_specs
 
-    results = run_specs(["specs/addition.tts"], Settings(cache_dir=Path(".tts-cache")))
-    for spec in results.specs:
-        for e in spec.expectations:
-            print(e.outcome, e.id, e.headline)
+    if __name__ == "__main__":  # vLLM starts its engine in a spawned process
+        results = run_specs(["specs/addition.tts"], Settings(cache_dir=Path(".tts-cache")))
+        for spec in results.specs:
+            for e in spec.expectations:
+                print(e.outcome, e.id, e.headline)
 """
 
 from __future__ import annotations

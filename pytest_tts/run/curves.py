@@ -61,7 +61,9 @@ def pool_curve(
             problems=tuple(pool.problems),
             sampling=pool.spec.sampling,
             oracle=instances.verifier(oracle, pool.base_dir) if oracle else None,
-            verifiers={n: instances.verifier(r, pool.base_dir) for n, r in pool.verifiers.items()},
+            verifiers={
+                name: instances.verifier(ref, pool.base_dir) for name, ref in pool.verifiers.items()
+            },
             flops_fn=flops_fn,
             offline=offline,
             ks=tuple(ks),
