@@ -346,6 +346,7 @@ def load_samples(store: SampleStore, request: SampleRequest) -> dict[str, list[S
                 finish_reason=s.finish_reason,
                 logprobs=s.logprobs,
                 token_ids=s.token_ids,
+                extra=s.extra,
             )
             for s in got
         ]

@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+PARAMS_KEY = "num_parameters"
+"""The key of a model config that gives only its parameter count (``replay(..., params =
+1.5e9)``); :mod:`pytest_tts.estimate.flops` then counts 2 x parameters per token."""
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -34,7 +38,9 @@ class Sample:
 
     ``index`` is the sample's position in its pool for that prompt (0-based); together with
     the pool's seed it determines the sample exactly. ``logprobs`` are per generated token
-    (None unless a strategy asked for them).
+    (None unless a strategy asked for them). ``extra`` holds what a backend recorded beside
+    the text (a replayed sample's ``answer``, ``correct``, ``score``, ``step_scores``); it
+    is never part of the sample's identity.
     """
 
     problem_id: str
@@ -45,6 +51,7 @@ class Sample:
     finish_reason: str = "stop"
     logprobs: tuple[float, ...] | None = None
     token_ids: tuple[int, ...] | None = None
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,10 @@ class Verdict:
     by; ``step_scores`` per-step scores for process verifiers; ``detail`` a short reason
     shown in reports (e.g. "timeout", "assertion failed"); ``flops`` the model FLOPs spent
     reaching the verdict (0.0 for rule-based verifiers; a reward model's or judge's forward
-    passes otherwise), which strategies that read the verifier add to their cost.
+    passes otherwise), which strategies that read the verifier add to their cost. ``error``
+    marks a sample the verifier could not judge for a reason of the *problem* (a reference it
+    cannot parse): the sample counts as rejected, the engine counts and lists such problems,
+    and the verdict is never cached.
     """
 
     accepted: bool
@@ -66,3 +76,4 @@ class Verdict:
     step_scores: tuple[float, ...] | None = None
     detail: str = ""
     flops: float = 0.0
+    error: bool = False

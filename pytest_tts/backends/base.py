@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from pytest_tts.errors import BackendError
 from pytest_tts.spec import Sampling
+from pytest_tts.types import PARAMS_KEY
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,45 @@ def resolve_path(path: str | os.PathLike[str], base_dir: str | os.PathLike[str] 
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
     return p
+
+
+def flops_config(
+    config: str | os.PathLike[str] | None,
+    params: float | None,
+    base_dir: str | os.PathLike[str] | None,
+    *,
+    who: str,
+) -> dict[str, Any] | None:
+    """The model config a remote or replayed pool's FLOPs come from: ``config`` (a
+    ``config.json`` file, or a model folder holding one) or ``params`` (a parameter count:
+    2 x params FLOPs per token). None when neither is given: FLOPs are then unknown."""
+    import json
+
+    if config is not None and params is not None:
+        msg = f"{who}: give config = ... or params = ..., not both"
+        raise BackendError(msg)
+    if params is not None:
+        if isinstance(params, bool) or not isinstance(params, (int, float)) or not params > 0:
+            msg = f"{who}: params must be a positive number of parameters, got {params!r}"
+            raise BackendError(msg)
+        return {PARAMS_KEY: float(params)}
+    if config is None:
+        return None
+    file = resolve_path(config, base_dir)
+    if file.is_dir():
+        file = file / "config.json"
+    if not file.is_file():
+        msg = f"{who}: config file {file} does not exist (resolved from {str(config)!r})"
+        raise BackendError(msg)
+    try:
+        loaded = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{who}: config file {file} is not JSON: {exc}"
+        raise BackendError(msg) from exc
+    if not isinstance(loaded, dict):
+        msg = f"{who}: config file {file} holds {type(loaded).__name__}, not an object"
+        raise BackendError(msg)
+    return loaded
 
 
 # Files that do not change what a model generates.

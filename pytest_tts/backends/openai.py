@@ -30,6 +30,7 @@ from pytest_tts.backends.base import (
     GenerationRequest,
     GenerationResult,
     check_result,
+    flops_config,
     model_dir_hash,
     resolve_path,
 )
@@ -249,18 +250,25 @@ def openai(
     model_dir: str | None = None,
     engine_version: str | None = None,
     token_ids: bool = True,
+    config: str | None = None,
+    params: float | None = None,
 ) -> OpenAIBackend:
     """A model behind an OpenAI-compatible ``/v1/completions`` endpoint.
 
     ``model_dir`` (a local copy of the served folder) gives the model's content hash and its
     config.json for FLOPs; ``model_hash`` pins the hash directly. The API key, if any, is
-    read from the environment variable named by ``api_key_env``.
+    read from the environment variable named by ``api_key_env``. Without ``model_dir``,
+    ``config`` (a config.json or folder) or ``params`` (a parameter count) gives FLOPs;
+    with none of them the pool's FLOPs are unknown.
     """
     if max_concurrency < 1:
         msg = f"max_concurrency must be at least 1, got {max_concurrency}"
         raise BackendError(msg)
-    config = None
+    config_dict = flops_config(config, params, base_dir, who=f"openai({model!r})")
     if model_dir is not None:
+        if config_dict is not None:
+            msg = f"openai({model!r}): model_dir already gives the config; drop config/params"
+            raise BackendError(msg)
         folder = resolve_path(model_dir, base_dir)
         if not (folder / "config.json").is_file():
             msg = f"model_dir {folder} has no config.json"
@@ -268,7 +276,7 @@ def openai(
         model_hash = model_hash or model_dir_hash(folder)
         import json
 
-        config = json.loads((folder / "config.json").read_text())
+        config_dict = json.loads((folder / "config.json").read_text())
     backend = OpenAIBackend(
         base_url,
         model,
@@ -281,5 +289,5 @@ def openai(
         engine_version=engine_version,
         token_ids=token_ids,
     )
-    backend._config = config
+    backend._config = config_dict
     return backend

@@ -22,8 +22,10 @@ Missing token counts are counted with ``tokenizer = "path/to/model"`` when given
 estimated as characters / 4 and flagged ``tokens_estimated`` in the sample's extra fields.
 
 Seeds are ignored: a replayed sample is whatever the file holds at that index. ``answer``,
-``correct``, ``score`` and ``step_scores`` are kept with each sample
-(``pytest_tts.generate.sample_extras``) for verifiers that trust the external judgement.
+``correct``, ``score`` and ``step_scores`` are kept with each sample (``Sample.extra``, with
+the file's ``row``) for the ``recorded()`` verifier, which reads them as verdicts. A field
+mapped by a keyword argument must be present on every record; ``correct`` must be a
+boolean and ``score`` a number (or list of numbers), else the file and row are named.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pytest_tts.backends.base import (
     GenerationRequest,
     GenerationResult,
     file_sha256,
+    flops_config,
     resolve_path,
 )
 from pytest_tts.errors import BackendError
@@ -62,9 +65,15 @@ class ReplayBackend:
     """Samples read from a JSONL file instead of generated."""
 
     def __init__(
-        self, path: Path, mapping: dict[str, str], match: str, tokenizer: Path | None
+        self,
+        path: Path,
+        mapping: dict[str, str],
+        match: str,
+        tokenizer: Path | None,
+        flops_config: dict[str, Any] | None = None,
     ) -> None:
         self.path = path
+        self.flops_config = flops_config
         self.mapping = mapping
         self.match = match
         self.tokenizer_path = tokenizer
@@ -84,6 +93,8 @@ class ReplayBackend:
         }
 
     def model_config(self) -> dict[str, Any]:
+        if self.flops_config is not None:
+            return dict(self.flops_config)
         if self.tokenizer_path is not None and (self.tokenizer_path / "config.json").is_file():
             config: dict[str, Any] = json.loads((self.tokenizer_path / "config.json").read_text())
             return config
@@ -129,7 +140,7 @@ class ReplayBackend:
         pid = str(self._field(record, "id", line, required=True))
         prompt = self._field(record, "prompt", line, required=self.match == "prompt")
         completion = self._field(record, "completion", line, required=True)
-        values = {k: self._field(record, k, line, required=False) for k in _PER_SAMPLE}
+        values = {k: self._field(record, k, line, required=k in self.mapping) for k in _PER_SAMPLE}
         common = {
             "id": pid,
             "prompt": None if prompt is None else str(prompt),
@@ -144,20 +155,36 @@ class ReplayBackend:
                     )
                     raise BackendError(msg)
             for j, text in enumerate(completion):
-                yield {
-                    **common,
-                    "index": None,
-                    "completion": str(text),
-                    **{k: None if v is None else v[j] for k, v in values.items()},
-                }
+                sample = {k: None if v is None else v[j] for k, v in values.items()}
+                self._check(sample, line, f"[{j}]")
+                yield {**common, "index": None, "completion": str(text), "row": line, **sample}
         else:
             index = self._field(record, "index", line, required=False)
+            self._check(values, line, "")
             yield {
                 **common,
                 "index": None if index is None else int(index),
                 "completion": str(completion),
+                "row": line,
                 **values,
             }
+
+    def _check(self, sample: dict[str, Any], line: int, at: str) -> None:
+        """Reject a recorded verdict or score of the wrong type, naming file, row and field."""
+        correct = sample["correct"]
+        if correct is not None and not isinstance(correct, bool):
+            name = self.mapping.get("correct", "correct")
+            msg = f"{self.path}:{line}: field {name!r}{at} is {correct!r}, not true or false"
+            raise BackendError(msg)
+        score = sample["score"]
+        scores = score if isinstance(score, list) else [] if score is None else [score]
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in scores):
+            name = self.mapping.get("score", "score")
+            msg = (
+                f"{self.path}:{line}: field {name!r}{at} is {score!r},"
+                " not a number or a list of numbers"
+            )
+            raise BackendError(msg)
 
     def _count(self, text: str) -> tuple[int, bool]:
         if self.tokenizer_path is None:
@@ -199,7 +226,7 @@ class ReplayBackend:
             )
 
     def _completion(self, s: dict[str, Any]) -> Completion:
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"row": s["row"]}
         for key in ("answer", "correct"):
             if s[key] is not None:
                 extra[key] = s[key]
@@ -236,11 +263,16 @@ def replay(
     base_dir: str | os.PathLike[str] | None = None,
     match: str = "prompt",
     tokenizer: str | None = None,
+    config: str | None = None,
+    params: float | None = None,
     **fields: str,
 ) -> ReplayBackend:
     """Samples from a JSONL file (see the module docstring for the format).
 
     ``fields`` maps this format's field names to the file's (``completion = "code"``).
+    ``config`` (the generating model's ``config.json`` or folder) or ``params`` (its
+    parameter count) gives the pool FLOPs, counted as for a local engine; without either
+    (or a ``tokenizer`` folder with a config.json) its FLOPs are unknown.
     """
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
@@ -254,4 +286,5 @@ def replay(
         msg = f"replay file {file} does not exist (resolved from {path!r})"
         raise BackendError(msg)
     tok = None if tokenizer is None else resolve_path(tokenizer, base_dir)
-    return ReplayBackend(file, dict(fields), match, tok)
+    flops = flops_config(config, params, base_dir, who=f"replay({path!r})")
+    return ReplayBackend(file, dict(fields), match, tok, flops)

@@ -80,7 +80,11 @@ class Curve:
             msg = f"cost unit must be one of {', '.join(UNITS)}, got {unit!r}"
             raise EstimationError(msg) from None
         if unit == "flops" and np.isnan(values).all():
-            msg = f"the curve of {self.strategy} has no FLOPs (no model config was given)"
+            msg = (
+                f"the curve of {self.strategy} has no FLOPs: the model's size is unknown (a"
+                ' replayed or remote model needs config = "path/to/config.json" or'
+                " params = 1.5e9 in its declaration)"
+            )
             raise EstimationError(msg)
         return values
 

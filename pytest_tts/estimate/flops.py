@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
+from pytest_tts.types import PARAMS_KEY
 
 NON_GATED = frozenset({"gpt2", "gpt_neox", "gptj", "opt", "bloom", "falcon", "phi", "gpt_bigcode"})
 """Model types whose MLP has two matrices (up, down) instead of three (gate, up, down)."""
@@ -160,6 +161,34 @@ def forward_flops(
     return batch * per_seq
 
 
+def params_only(config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` gives a parameter count and no architecture: then FLOPs are
+    2 x parameters per token processed (Kaplan et al.'s C ≈ 2N; attention and the logits are
+    not counted, so they are a lower bound for long contexts)."""
+    return PARAMS_KEY in config and not any(name in config for name in _ALIASES["n_layer"])
+
+
+def _params_generation(
+    params: float, prompt_tokens: Any, completion_tokens: Any, n_samples: Any, share: bool
+) -> Any:
+    n = np.asarray(n_samples, dtype=np.float64)
+    p = np.asarray(prompt_tokens, dtype=np.float64)
+    c = np.asarray(completion_tokens, dtype=np.float64)
+    if np.any(n < 1):
+        msg = f"n_samples must be at least 1, got {np.min(n):g}"
+        raise EstimationError(msg)
+    total = 2.0 * params * (p * (1 if share else n) + c)
+    return float(total) if total.ndim == 0 else total
+
+
+def _params(config: Mapping[str, Any]) -> float:
+    value = config[PARAMS_KEY]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        msg = f"{PARAMS_KEY} must be a positive number, got {value!r}"
+        raise EstimationError(msg)
+    return float(value)
+
+
 def generation_flops(
     config: Mapping[str, Any],
     prompt_tokens: float,
@@ -174,8 +203,15 @@ def generation_flops(
     Prefill: the prompt's tokens with causal attention and the logits of its last position,
     once when ``share_prefill`` (prefix caching, vLLM's ``n``), else once per sample. Decode:
     each generated token is one forward pass attending to the prompt and every token before
-    it. Fractional token counts (expected values) are accepted.
+    it. Fractional token counts (expected values) are accepted. A config with only
+    ``num_parameters`` (:func:`params_only`) counts 2 x parameters per token.
     """
+    if params_only(config):
+        return float(
+            _params_generation(
+                _params(config), prompt_tokens, completion_tokens, n_samples, share_prefill
+            )
+        )
     return _generation(
         model_shape(config), prompt_tokens, completion_tokens, n_samples, share_prefill
     )
@@ -210,6 +246,16 @@ def flops_from_config(config: Mapping[str, Any], *, share_prefill: bool = True) 
     ``vectorized``, so a curve's FLOPs cost one call instead of one per problem and budget.
     Use it when no ``pytest_tts_count_flops`` implementation overrides the built-in one.
     """
+    if params_only(config):
+        params = _params(config)
+
+        def by_params(prompt_tokens: Any, completion_tokens: Any, n_samples: Any) -> Any:
+            return _params_generation(
+                params, prompt_tokens, completion_tokens, n_samples, share_prefill
+            )
+
+        by_params.vectorized = True  # type: ignore[attr-defined]
+        return by_params
     shape = model_shape(config)
 
     def flops_fn(prompt_tokens: Any, completion_tokens: Any, n_samples: Any) -> Any:

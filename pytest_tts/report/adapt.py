@@ -109,8 +109,10 @@ def expectation_result(
     budgets: Sequence[BudgetLine | Mapping[str, Any]] = (),
     duration: float = 0.0,
     target: float | None = None,
+    detail: str = "",
 ) -> ExpectationResult:
-    """An ``ExpectationResult`` from a gate's result (or its ``GateText``).
+    """An ``ExpectationResult`` from a gate's result (or its ``GateText``); ``detail`` is a
+    note the engine adds (problems a verifier could not judge).
 
     The gate's rows become the table, its method, confidence, error rate and notes the
     method statement, its ``data`` (plus the confidence) the JUnit properties.
@@ -134,6 +136,7 @@ def expectation_result(
         properties=properties,
         duration=duration,
         target=target,
+        detail=detail,
     )
 
 

@@ -357,7 +357,7 @@ def _spec_section(index: int, spec: SpecResult) -> str:
             ("samples generated", count(p.samples_generated)),
             ("samples reused", count(p.samples_reused)),
             ("tokens", si(p.tokens)),
-            ("FLOPs", si(p.flops)),
+            ("FLOPs", "unknown" if p.flops is None else si(p.flops)),
             ("tags", ", ".join(spec.tags)),
         ]
     )

@@ -46,6 +46,8 @@ def merge_pools(pools: Sequence[PoolSummary]) -> PoolSummary:
         values = [getattr(p, f.name) for p in pools]
         numeric = all(isinstance(v, (int, float)) for v in values)
         merged[f.name] = max(values) if numeric else values[0]
+    known = [p.flops for p in pools if p.flops is not None]
+    merged["flops"] = max(known) if known else None
     total = max(p.samples_generated + p.samples_reused for p in pools)
     merged["samples_reused"] = max(total - merged["samples_generated"], 0)
     return PoolSummary(**merged)

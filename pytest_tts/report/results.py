@@ -277,19 +277,22 @@ class ExpectationResult:
 
 @dataclass(frozen=True)
 class PoolSummary:
-    """What the spec's sample pools cost: generated now vs reused from the store."""
+    """What the spec's sample pools cost: generated now vs reused from the store; ``flops``
+    is None when the model's size is unknown."""
 
     pools: int = 1
     problems: int = 0
     samples_generated: int = 0
     samples_reused: int = 0
     tokens: int = 0
-    flops: float = 0.0
+    # None: unknown (a replayed or remote model without config = / params =)
+    flops: float | None = 0.0
 
     def __post_init__(self) -> None:
         for name in ("pools", "problems", "samples_generated", "samples_reused", "tokens"):
             set_field(self, name, int(getattr(self, name)))
-        set_field(self, "flops", float(self.flops))
+        if self.flops is not None:
+            set_field(self, "flops", float(self.flops))
 
     @property
     def samples(self) -> int:

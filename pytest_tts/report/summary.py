@@ -37,13 +37,17 @@ def total_line(results: RunResults) -> str:
     generated = sum(s.pools.samples_generated for s in specs)
     reused = sum(s.pools.samples_reused for s in specs)
     tokens = sum(s.pools.tokens for s in specs)
-    flops = sum(s.pools.flops for s in specs)
+    known = [s.pools.flops for s in specs if s.pools.flops is not None]
+    unknown = len(specs) - len(known)
+    flops = f"{si(sum(known))} FLOPs" if known or not specs else "FLOPs unknown"
+    if known and unknown:
+        flops += f" (unknown for {unknown} spec{'s' * (unknown != 1)})"
     n_exp = sum(counts.values())
     return (
         f"pytest-tts: {len(specs)} spec{'s' * (len(specs) != 1)}, "
         f"{n_exp} expectation{'s' * (n_exp != 1)} ({_outcomes(counts)}); "
         f"samples {count(generated)} generated, {count(reused)} reused; "
-        f"{si(tokens)} tokens, {si(flops)} FLOPs"
+        f"{si(tokens)} tokens, {flops}"
     )
 
 
@@ -74,6 +78,10 @@ def search_line(counts: SearchCounts) -> str:
     )
 
 
+def _flops(value: float | None) -> str:
+    return "unknown" if value is None else si(value)
+
+
 def _full_row(spec: SpecResult) -> list[object]:
     p = spec.pools
     return [
@@ -83,7 +91,7 @@ def _full_row(spec: SpecResult) -> list[object]:
         count(p.samples_generated),
         count(p.samples_reused),
         si(p.tokens),
-        si(p.flops),
+        _flops(p.flops),
         _outcomes(spec.counts(), always=("passed",)),
     ]
 
@@ -99,7 +107,7 @@ def _compact_row(spec: SpecResult) -> list[object]:
         spec.model,
         f"{count(p.samples_generated)}+{count(p.samples_reused)}",
         si(p.tokens),
-        si(p.flops),
+        _flops(p.flops),
         verdict,
     ]
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from pytest_tts.errors import TTSError
+from pytest_tts.errors import TTSError, VerifierError
 from pytest_tts.run.instances import CountFlops, Instances
 from pytest_tts.run.plan import PoolKey, PoolState, load_problems, plan_pool, plan_pools, pool_key
 from pytest_tts.run.results import Judged, build_results
@@ -119,6 +119,9 @@ class Engine:
         )
         started = time.perf_counter()
         try:
+            record.notes, over = self._problem_errors(spec, expectation)
+            if over:
+                raise VerifierError(record.notes)
             record.gate = judge(inputs)
         except TTSError as exc:
             record.error = exc
@@ -133,7 +136,36 @@ class Engine:
                 from pytest_tts.report.gates import render_gate
 
                 record.message = render_gate(record.gate).render()
+                if record.notes:
+                    record.message += "\n" + record.notes
         return record
+
+    def _problem_errors(self, spec: SpecDef, expectation: Expectation) -> tuple[str, bool]:
+        """The note on problems the verifiers this expectation reads could not judge, and
+        whether they are more than tolerated (see :func:`problem_error_report`)."""
+        from pytest_tts.run.plan import measures_of, verifier_refs
+        from pytest_tts.run.verify import problem_error_report
+        from pytest_tts.spec import VerifierBound
+
+        notes: list[str] = []
+        over = False
+        check = expectation.check
+        models = {m.model.name: m.model for m in measures_of(expectation)} or {
+            spec.model.name: spec.model
+        }
+        for model in models.values():
+            pool = self.pool(spec, model)
+            names = [] if spec.oracle is None else [spec.oracle.name]
+            for measure in measures_of(expectation):
+                if measure.model.name == model.name:
+                    names += [ref.name for ref in verifier_refs(measure.strategy)]
+            if isinstance(check, VerifierBound):
+                names.append(check.verifier.name)
+            note, too_many = problem_error_report(pool, names, self.instances)
+            if note:
+                notes.append(note)
+            over = over or too_many
+        return "\n".join(notes), over
 
     def results(self) -> RunResults:
         """Everything judged so far, as the reports read it."""

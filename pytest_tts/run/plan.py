@@ -62,6 +62,8 @@ class PoolState:
     tokens: int = 0
     flops: float = math.nan
     curves: dict[str, Curve] = field(default_factory=dict)
+    # per verifier name: problem id -> why the verifier could not judge its samples
+    problem_errors: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:

@@ -54,6 +54,8 @@ class Judged:
     error: TTSError | None = None
     baseline: Any = None
     duration: float = 0.0
+    # problems a verifier it read could not judge (see run.verify.problem_error_report)
+    notes: str = ""
 
     @property
     def passed(self) -> bool:
@@ -83,6 +85,7 @@ def expectation_result(record: Judged) -> ExpectationResult:
         nodeid=record.nodeid,
         budgets=budget_lines(e.check),
         duration=record.duration,
+        detail=record.notes,
     )
 
 
@@ -128,7 +131,7 @@ def build_results(
                 samples_generated=pool.generated,
                 samples_reused=pool.reused,
                 tokens=pool.tokens,
-                flops=0.0 if math.isnan(pool.flops) else pool.flops,
+                flops=None if math.isnan(pool.flops) else pool.flops,
             )
         specs.append(
             SpecResult(

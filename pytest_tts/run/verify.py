@@ -57,6 +57,11 @@ def verify_pools(pools: Sequence[PoolState], store: SampleStore, instances: Inst
                 name: verdicts_of(instances, store, pid, ref, samples, problems, pool.base_dir)
                 for name, ref in pool.verifiers.items()
             }
+            pool.problem_errors = {
+                name: errors
+                for name, found in verdicts.items()
+                if (errors := problem_errors(samples, found))
+            }
             oracle = pool.spec.oracle
             oracle_verdicts = (
                 [_UNJUDGED] * len(samples) if oracle is None else verdicts[oracle.name]
@@ -73,12 +78,23 @@ def verify_pools(pools: Sequence[PoolState], store: SampleStore, instances: Inst
                 + sum(by_problem[p.id][0].prompt_tokens for p in pool.problems)
             )
         except TTSError as exc:
+            if isinstance(exc, VerifierError) and pool.label not in str(exc):
+                exc = VerifierError(f"pool {pool.label}: {exc}")
             pool.error = exc
     for pool in pools:
         if pool.arrays is not None:
             total = pool.arrays.n_problems * pool.arrays.n_samples
             pool.reused = max(total - pool.generated, 0)
             pool.flops = pool_flops(pool, instances)
+
+
+def problem_errors(samples: Sequence[Sample], verdicts: Sequence[Verdict]) -> dict[str, str]:
+    """Problems whose samples a verifier could not judge (``Verdict.error``), with why."""
+    found: dict[str, str] = {}
+    for sample, verdict in zip(samples, verdicts, strict=True):
+        if verdict.error and sample.problem_id not in found:
+            found[sample.problem_id] = verdict.detail
+    return found
 
 
 def verdicts_of(
@@ -121,3 +137,27 @@ def pool_flops(pool: PoolState, instances: Instances) -> float:
             arrays.n_samples,
         )
     return total
+
+
+def problem_error_report(
+    pool: PoolState, names: Sequence[str], instances: Instances
+) -> tuple[str, bool]:
+    """What an item reading verifiers ``names`` on ``pool`` must say of problems they could
+    not judge: a note listing them (empty when none), and whether any verifier has more
+    than it tolerates (its ``tolerated_errors``, 0 by default): then the item fails."""
+    lines = []
+    over = False
+    for name in dict.fromkeys(names):
+        errors = pool.problem_errors.get(name, {})
+        if not errors:
+            continue
+        ref = pool.verifiers[name]
+        allowed = int(getattr(instances.verifier(ref, pool.base_dir), "tolerated_errors", 0))
+        over = over or len(errors) > allowed
+        shown = "; ".join(f"{pid}: {why}" for pid, why in list(errors.items())[:5])
+        more = f"; … {len(errors) - 5} more" if len(errors) > 5 else ""
+        lines.append(
+            f"{name} could not judge {len(errors)} of {len(pool.problems)} problems "
+            f"(counted as wrong; {allowed} tolerated): {shown}{more}"
+        )
+    return "\n".join(lines), over

@@ -1,4 +1,4 @@
-"""Coverage (pass@k) and the single-sample baseline."""
+"""Coverage (pass@k), reliability (pass^k) and the single-sample baseline."""
 
 from __future__ import annotations
 
@@ -58,6 +58,33 @@ class PassAtK(BaseStrategy):
         return pass_at_k_values(pool.n_samples, pool.correct.sum(axis=1), k)
 
 
+def pass_hat_k_values(n: int, c: np.ndarray, ks: np.ndarray) -> FloatArray:
+    """C(c, k) / C(n, k) for every count c (float[P]) and k, float[P, K]: the running
+    product of (c - i) / (n - i) for i < k (0 once i reaches c)."""
+    c = np.asarray(c, dtype=np.float64)
+    i = np.arange(int(ks.max()), dtype=np.float64)
+    factors = np.clip((c[:, None] - i[None, :]) / (n - i[None, :]), 0.0, 1.0)
+    hit = np.cumprod(factors, axis=1)
+    return np.asarray(hit[:, ks - 1], dtype=np.float64)
+
+
+class PassHatK(BaseStrategy):
+    """Reliability, pass^k: the probability that *all* of k random samples are correct.
+
+    The metric τ-bench introduced (Yao et al. 2024) for agents that must succeed every time;
+    unbiased from a pool of N samples with c correct as C(c, k) / C(N, k) (k samples drawn
+    without replacement), the counterpart of pass@k's estimator. It falls with k; its cost is
+    k samples.
+    """
+
+    text = "pass_hat_k"
+    requires = frozenset({"correct"})
+
+    def per_problem(self, pool: PoolArrays, ks: Ks) -> FloatArray:
+        k = check_ks(ks, pool.n_samples)
+        return pass_hat_k_values(pool.n_samples, pool.correct.sum(axis=1), k)
+
+
 def single() -> Single:
     """The single-sample baseline (accuracy without a strategy)."""
     return Single()
@@ -66,3 +93,8 @@ def single() -> Single:
 def pass_at_k() -> PassAtK:
     """Coverage, pass@k."""
     return PassAtK()
+
+
+def pass_hat_k() -> PassHatK:
+    """Reliability, pass^k: all of k samples correct."""
+    return PassHatK()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pytest_tts.types import Problem, Sample, Verdict
 from pytest_tts.verifiers.base import Verifier
@@ -65,11 +65,18 @@ def verify_cached(
             results[i] = cached.get(sample_key)
     missing = [i for i, verdict in enumerate(results) if verdict is None]
     if missing:
-        fresh = verifier.verify([(items[i][0], items[i][1].text) for i in missing])
+        # a verifier that reads what the backend recorded (``recorded()``) gets the samples
+        whole = bool(getattr(verifier, "reads_samples", False))
+        batch: list[Any] = [
+            (items[i][0], items[i][1] if whole else items[i][1].text) for i in missing
+        ]
+        fresh = verifier.verify(batch)
         new: dict[str, dict[tuple[str, int], Verdict]] = {}
         for i, verdict in zip(missing, fresh, strict=True):
             problem, sample = items[i]
             results[i] = verdict
+            if verdict.error:
+                continue  # not cached: a fixed reference or verifier is tried again
             new.setdefault(verdict_key(verifier, problem), {})[(problem.prompt, sample.index)] = (
                 verdict
             )

@@ -53,12 +53,16 @@ def test_one_record_per_sample(tmp_path: Path) -> None:
         assert ensure_samples(store, [request]).generated == 2
         assert [s.text for s in load_samples(store, request)["a"]] == ["3", "2"]
         extras = sample_extras(store, request)
-        assert extras[("a", 0)] == {"correct": False, "score": 0.25}
+        assert extras[("a", 0)] == {"correct": False, "score": 0.25, "row": 2}
         one = SampleRequest(backend, problems[1:], Sampling(n=1))
         ensure_samples(store, [one])
         (sample,) = load_samples(store, one)["b"]
         assert sample.completion_tokens == 3  # 13 characters / 4, flagged as estimated
-        assert sample_extras(store, one)[("b", 0)] == {"answer": "4", "tokens_estimated": True}
+        assert sample_extras(store, one)[("b", 0)] == {
+                "answer": "4",
+                "tokens_estimated": True,
+                "row": 3,
+            }
         with pytest.raises(
             BackendError, match="holds 1 samples of problem 'b'; the spec asks for 2"
         ):

@@ -15,7 +15,7 @@ from pytest_tts.estimate.pool import PoolArrays
 from pytest_tts.spec import PluginCall, VerifierRef
 from pytest_tts.strategies import vote
 from pytest_tts.strategies.base import Strategy
-from pytest_tts.strategies.coverage import pass_at_k, single
+from pytest_tts.strategies.coverage import pass_at_k, pass_hat_k, single
 from pytest_tts.strategies.frontier import frontier
 from pytest_tts.strategies.order import best_of_n, first_finish, self_certainty, worst_of_n
 from pytest_tts.strategies.vote import filtered_vote, majority_vote, weighted_vote
@@ -109,6 +109,7 @@ def pick_filtered(pool: PoolArrays, row: int, s: np.ndarray) -> float:
 CASES: dict[str, tuple[Callable[[], Strategy], Picker]] = {
     "single": (single, lambda pool, row, s: float(pool.correct[row, s].mean())),
     "pass_at_k": (pass_at_k, lambda pool, row, s: float(pool.correct[row, s].any())),
+    "pass_hat_k": (pass_hat_k, lambda pool, row, s: float(pool.correct[row, s].all())),
     "best_of_n": (lambda: best_of_n(verifier="rm"), pick_max(lambda p: p.scores["rm"])),
     "worst_of_n": (lambda: worst_of_n("rm"), pick_max(lambda p: p.scores["rm"], lowest=True)),
     "self_certainty": (self_certainty, pick_max(lambda p: p.logprob_mean)),

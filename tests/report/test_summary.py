@@ -53,3 +53,14 @@ def test_a_run_without_specs_prints_only_the_total() -> None:
         "pytest-tts: 0 specs, 0 expectations (no expectations); "
         "samples 0 generated, 0 reused; 0 tokens, 0 FLOPs"
     )
+
+
+def test_unknown_flops_are_said_so_not_counted_as_zero() -> None:
+    def one(name: str, flops: float | None) -> SpecResult:
+        return SpecResult(name, "s.tts", "m", "d", pools=PoolSummary(1, 10, 10, 0, 100, flops))
+
+    run = RunResults("t0", "t1", "0", Machine("x", 2), [one("a", None)])
+    assert total_line(run).endswith("100 tokens, FLOPs unknown")
+    run = RunResults("t0", "t1", "0", Machine("x", 2), [one("a", None), one("b", 2e12)])
+    assert total_line(run).endswith("200 tokens, 2T FLOPs (unknown for 1 spec)")
+    assert "unknown" in render_summary(run, 1)

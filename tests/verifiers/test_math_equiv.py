@@ -45,12 +45,63 @@ def test_answers_parse_to_vote_keys() -> None:
 
 
 def test_identity_and_errors() -> None:
-    assert math_equivalence().identity() == "math_equivalence@1(float_rounding=6, timeout=5)"
+    assert math_equivalence().identity() == "math_equivalence@2(float_rounding=6, timeout=5)"
     assert math_equivalence(timeout=2).identity() != math_equivalence().identity()
-    with pytest.raises(VerifierError, match="has none"):
-        math_equivalence().verify([(Problem("p", "Q", None), "1")])
+    # how many unparseable references a spec tolerates changes no verdict
+    assert math_equivalence(tolerate=3).identity() == math_equivalence().identity()
+    assert math_equivalence(tolerate=3).tolerated_errors == 3
     with pytest.raises(VerifierError, match="positive"):
         math_equivalence(timeout=0)
+    with pytest.raises(VerifierError, match="tolerate"):
+        math_equivalence(tolerate=-1)
+
+
+@pytest.mark.parametrize("reference", [None, "", "   ", "\\frac{", "}{"])
+def test_a_reference_it_cannot_read_fails_that_problem_only(reference: str | None) -> None:
+    v = math_equivalence()
+    bad = Problem("bad", "Q", reference)
+    good = Problem("good", "Q", "4")
+    broken, fine = v.verify([(bad, "\\boxed{4}"), (good, "\\boxed{4}")])
+    assert (broken.accepted, broken.error) == (False, True)
+    assert "reference" in broken.detail
+    assert (fine.accepted, fine.error) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("reference", "completion"),
+    [
+        ("\\$1.25", "It costs $\\boxed{1.25}$ dollars."),  # an escaped currency sign
+        ("$1.25", "It costs \\boxed{1.25}."),  # an unescaped one (GSM8K style)
+        ("#### 18", "She has 18 left, so \\boxed{18}"),  # GSM8K's answer line
+        ("42 dollars", "\\boxed{42}"),
+        ("10{,}000", "\\boxed{10000}"),
+        ("1,000,000", "\\boxed{1000000}"),
+        ("5\\text{ cm}", "The side is \\boxed{5}"),
+        ("[2,5)", "\\boxed{[2, 5)}"),
+        ("(-\\infty, 3]", "\\boxed{(-\\infty,3]}"),
+        ("\\left( 3, \\frac{\\pi}{2} \\right)", "\\boxed{(3, \\frac{\\pi}{2})}"),
+        ("50\\%", "\\boxed{50\\%}"),
+        ("\\text{(B)}", "The answer is \\boxed{B}"),
+        ("\\text{Tuesday}", "\\boxed{\\text{Tuesday}}"),
+        ("\\infty", "\\boxed{\\infty}"),
+        ("\\sqrt[3]{2}", "\\boxed{2^{1/3}}"),
+        ("a+b", "\\boxed{b+a}"),
+        ("3\\frac{1}{2}", "\\boxed{3.5}"),
+        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}1\\\\2\\end{pmatrix}}"),
+    ],
+)
+def test_real_reference_forms(reference: str, completion: str) -> None:
+    (verdict,) = math_equivalence().verify([(Problem("p", "Q", reference), completion)])
+    assert (verdict.accepted, verdict.error) == (True, False), verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("reference", "completion"),
+    [("\\$1.25", "\\boxed{1.5}"), ("#### 18", "\\boxed{81}"), ("[2,5)", "\\boxed{[2,5]}")],
+)
+def test_real_reference_forms_still_reject_wrong_answers(reference: str, completion: str) -> None:
+    (verdict,) = math_equivalence().verify([(Problem("p", "Q", reference), completion)])
+    assert (verdict.accepted, verdict.error) == (False, False)
 
 
 def test_agrees_with_the_reference_flags_on_real_samples() -> None:
