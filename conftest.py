@@ -8,6 +8,9 @@ Some model folders are too large to commit and are made by a script instead
 not made yet, is skipped with the command that makes it. Any other missing model folder,
 and every spec not marked slow, still fails its items ("model folder … does not exist"):
 a mistyped path must not turn into a skip.
+
+Specs may read real data from ``../shared/data`` (files no one here generated, kept outside
+the project). In a checkout without that folder their items are skipped, saying so.
 """
 
 from __future__ import annotations
@@ -34,12 +37,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    root = Path(config.rootpath)
+    shared = root.parent / "shared"
+    for item in items:
+        absent = _absent_shared_files(item, shared)
+        if absent:
+            reason = f"shared data file {absent} is not present (no such file under {shared})"
+            item.add_marker(pytest.mark.skip(reason=reason))
     if not config.getoption("--run-slow"):
         skip = pytest.mark.skip(reason="slow tier: run with --run-slow")
         for item in slow:
             item.add_marker(skip)
         return
-    root = Path(config.rootpath)
     for item in slow:
         for folder in _models_to_make(item, root):
             command = MODEL_RECIPES[folder]
@@ -75,3 +84,20 @@ def _models_to_make(item: pytest.Item, root: Path) -> list[str]:
             if folder in MODEL_RECIPES and not path.is_dir() and folder not in missing:
                 missing.append(folder)
     return missing
+
+
+def _absent_shared_files(item: pytest.Item, shared: Path) -> str:
+    """The first file under ``shared`` that a spec item's model or dataset names and that does
+    not exist; empty when there is none (or the item is not from a ``.tts`` spec)."""
+    spec: Any = getattr(item, "spec", None)
+    if spec is None:
+        return ""
+    base = Path(spec.path).parent
+    for call in (spec.model.backend, spec.dataset.source):
+        for value in (*call.args, *call.kwargs.values()):
+            if not isinstance(value, str) or "shared" not in value:
+                continue
+            path = Path(value) if Path(value).is_absolute() else base / value
+            if path.resolve().is_relative_to(shared.resolve()) and not path.exists():
+                return value
+    return ""

@@ -138,3 +138,43 @@ def write_replayed_sums(
             )
     (folder / "sums.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     (folder / "samples.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+
+
+def write_replayed_math(folder: Path, *, problems: int, samples: int, seed: int = 0) -> Path:
+    """Write ``math.jsonl`` in the shape of the shared Qwen MATH file: one record per problem
+    (``idx``, ``question``, ``gt``, ``level``) with lists of ``samples`` solutions (``code``),
+    extracted answers (``pred``), labels (``score``) and reward scores (``pred_score``, one
+    list per sample, the last entry the outcome score). Answers are LaTeX, labels agree with
+    the reference, rewards are noisy, problems of a higher level are harder."""
+    import random
+
+    rng = random.Random(seed)
+    records = []
+    for i in range(problems):
+        level = 1 + i % 5
+        truth = rng.randint(2, 60)
+        gt = f"\\frac{{{truth}}}{{2}}" if i % 3 == 0 else str(truth)
+        preds, labels, rewards, code = [], [], [], []
+        for _ in range(samples):
+            right = rng.random() < 1.0 - 0.15 * level
+            value = truth if right else truth + rng.choice([-2, -1, 1, 2])
+            pred = f"\\frac{{{value}}}{{2}}" if i % 3 == 0 else str(value)
+            preds.append(pred)
+            labels.append(right)
+            rewards.append([round(rng.random(), 2), round(rng.random() * 0.5 + 0.5 * right, 2)])
+            code.append(f"Working through it step by step, we find $\\boxed{{{pred}}}$.")
+        records.append(
+            {
+                "idx": i,
+                "question": f"Problem {i}: what is the value?",
+                "gt": gt,
+                "level": f"Level {level}",
+                "code": code,
+                "pred": preds,
+                "score": labels,
+                "pred_score": rewards,
+            }
+        )
+    path = folder / "math.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path

@@ -59,10 +59,10 @@ def test_one_record_per_sample(tmp_path: Path) -> None:
         (sample,) = load_samples(store, one)["b"]
         assert sample.completion_tokens == 3  # 13 characters / 4, flagged as estimated
         assert sample_extras(store, one)[("b", 0)] == {
-                "answer": "4",
-                "tokens_estimated": True,
-                "row": 3,
-            }
+            "answer": "4",
+            "tokens_estimated": True,
+            "row": 3,
+        }
         with pytest.raises(
             BackendError, match="holds 1 samples of problem 'b'; the spec asks for 2"
         ):

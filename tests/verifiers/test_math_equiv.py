@@ -87,7 +87,10 @@ def test_a_reference_it_cannot_read_fails_that_problem_only(reference: str | Non
         ("\\sqrt[3]{2}", "\\boxed{2^{1/3}}"),
         ("a+b", "\\boxed{b+a}"),
         ("3\\frac{1}{2}", "\\boxed{3.5}"),
-        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\boxed{\\begin{pmatrix}1\\\\2\\end{pmatrix}}"),
+        (
+            "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+            "\\boxed{\\begin{pmatrix}1\\\\2\\end{pmatrix}}",
+        ),
     ],
 )
 def test_real_reference_forms(reference: str, completion: str) -> None:
