@@ -27,7 +27,8 @@ from tests.fakes import write_replayed_math
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "qwen_math_cot_100.jsonl"
 
 SPEC = """\
-model qwen = replay("{path}", id = "idx", prompt = "question", completion = "code", answer = "pred", correct = "score", score = "pred_score", params = 1.5e9)
+model qwen = replay("{path}", id = "idx", prompt = "question", completion = "code",
+                    answer = "pred", correct = "score", score = "pred_score", params = 1.5e9)
 dataset math = jsonl("{path}", prompt = "{{question}}", answer = "gt", id = "idx")
 verifier labels = recorded()
 verifier mv = math_equivalence()
@@ -123,7 +124,8 @@ def test_a_file_of_its_shape_gates_with_its_own_labels(tmp_path: Path) -> None:
     results = _run(tmp_path, data, 6)
     _check_against_brute_force(results, records, 6)
     spec = next(s for s in results.specs if s.name == "replayed math")
-    assert spec.pools.flops is not None and spec.pools.flops > 0  # params = 1.5e9
+    assert spec.pools.flops is not None
+    assert spec.pools.flops > 0  # params = 1.5e9
     # the labels agree with the references here, so math_equivalence accepts no wrong answer
     fpr = next(e for e in spec.expectations if e.kind == "verifier_bound")
     assert fpr.outcome == "passed"
@@ -223,7 +225,8 @@ spec "lenient" {
     (item,) = strict.expectations
     assert item.outcome == "error"
     assert "mv could not judge 1 of 8 problems" in item.detail
-    assert "'\\\\hline'" in item.detail and "5: " in item.detail
+    assert "'\\\\hline'" in item.detail
+    assert "5: " in item.detail
     lenient = next(s for s in results.specs if s.name == "lenient")
     accuracy, bound = lenient.expectations
     assert (accuracy.outcome, bound.outcome) == ("passed", "passed")
