@@ -103,13 +103,19 @@ class Measure:
 
 @dataclass(frozen=True)
 class Threshold:
-    """``expect M >= x [at budget] [with confidence c]``: the best point within budget."""
+    """``expect M >= x [at budget] [by fit] [with confidence c] [per difficulty]``: the best
+    point within budget. ``by_fit``: coverage read from its fitted power law at ``at n = K``
+    (K may exceed the pool), the verdict from a bootstrap over problems of the fit.
+    ``per_difficulty``: judged in every difficulty bin of the dataset; passes when every bin
+    does."""
 
     measure: Measure
     op: Op
     value: float
     budget: Budget | None = None
     confidence: float | None = None
+    by_fit: bool = False
+    per_difficulty: bool = False
 
 
 @dataclass(frozen=True)

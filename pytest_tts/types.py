@@ -23,13 +23,15 @@ class Problem:
     ``prompt`` is exactly what the engine sees (templates already applied; for chat models
     the chat template too). ``answer`` is the reference answer the oracle compares against
     (None for problems judged by tests, e.g. HumanEval). ``meta`` holds anything else a
-    verifier needs (unit tests, entry point, step annotations).
+    verifier needs (unit tests, entry point, step annotations). ``difficulty`` is the bin the
+    dataset puts the problem in (``difficulty = "level"`` on a source), None when it has none.
     """
 
     id: str
     prompt: str
     answer: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    difficulty: str | None = None
 
 
 @dataclass(frozen=True)

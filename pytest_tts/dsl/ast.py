@@ -189,7 +189,8 @@ class RangeNode:
 
 @dataclass(frozen=True)
 class ThresholdStmt:
-    """``expect MEASURE OP NUMBER [at BUDGET] [using S] [with confidence C]``."""
+    """``expect MEASURE OP NUMBER [at BUDGET] [using S] [by fit] [with confidence C]
+    [per difficulty]``."""
 
     measure: MeasureNode
     op: Op
@@ -198,6 +199,9 @@ class ThresholdStmt:
     strategy: Value | None
     confidence: Number | None
     span: Span = field(default=NOWHERE, compare=False, kw_only=True, repr=False)
+    # ``by fit`` and ``per difficulty``: the word after ``by`` / ``per`` as written
+    by: Name | None = field(default=None, kw_only=True)
+    per: Name | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

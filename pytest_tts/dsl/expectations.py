@@ -151,11 +151,17 @@ class ExpectationChecker:
         metric = node.metric.text
         confidence = self._confidence(stmt.confidence)
         value = self._rate(stmt.value, f"a threshold on {metric}")
+        by_fit = self._word(stmt.by, "by", "fit")
+        per_difficulty = self._word(stmt.per, "per", "difficulty")
+        if by_fit is None or per_difficulty is None:
+            return None, ""
         if metric in VERIFIER_METRICS:
             problems = [
                 (node.model, "a verifier's error rate is measured on the spec's model"),
                 (node.strategy or stmt.strategy, f"{metric} takes no 'using' strategy"),
                 (stmt.budget, f"{metric} is measured over all samples and takes no budget"),
+                (stmt.by, f"{metric} has no fitted law"),
+                (stmt.per, f"{metric} is not asked per difficulty"),
             ]
             for extra, why in problems:
                 if extra is not None:
@@ -180,7 +186,9 @@ class ExpectationChecker:
             )
             return check, f"{metric}({verifier.name}){stmt.op}{stmt.value.text}"
         measure = self._measure(node, model, stmt.strategy)
-        budget = self._budget(stmt.budget, pool)
+        if by_fit and not self._fit_usable(stmt, metric):
+            return None, ""
+        budget = self._budget(stmt.budget, None if by_fit else pool)
         if measure is None or value is None or (stmt.budget is not None and budget is None):
             return None, ""
         ident = f"{metric}{_model_id(node)}{stmt.op}{stmt.value.text}"
@@ -189,7 +197,54 @@ class ExpectationChecker:
         strategy = node.strategy if node.strategy is not None else stmt.strategy
         if strategy is not None:
             ident += f"[{measure.strategy.text}]"
-        return S.Threshold(measure, stmt.op, value, budget, confidence), ident
+        if by_fit:
+            ident += "~fit"
+        if per_difficulty:
+            ident += ":per-difficulty"
+        threshold = S.Threshold(
+            measure,
+            stmt.op,
+            value,
+            budget,
+            confidence,
+            by_fit=by_fit,
+            per_difficulty=per_difficulty,
+        )
+        return threshold, ident
+
+    def _word(self, name: ast.Name | None, keyword: str, expected: str) -> bool | None:
+        """Whether ``KEYWORD EXPECTED`` was written (``by fit``, ``per difficulty``); None
+        after reporting any other word."""
+        if name is None:
+            return False
+        if name.text != expected:
+            self.names.error(
+                name.span,
+                "bad-keyword",
+                f"'{keyword} {name.text}' is not an option; the word after '{keyword}' "
+                f"can only be '{expected}'",
+                help=f"write '{keyword} {expected}'",
+            )
+            return None
+        return True
+
+    def _fit_usable(self, stmt: ast.ThresholdStmt, metric: str) -> bool:
+        """``by fit`` reads the coverage law at a number of samples: coverage, ``at n``."""
+        if metric != "coverage":
+            self.names.error(
+                stmt.by.span if stmt.by is not None else stmt.span,
+                "bad-fit",
+                f"only coverage has a fitted law (exp(-a k^b)); {metric} cannot be read 'by fit'",
+            )
+            return False
+        if stmt.budget is None or stmt.budget.unit.text != "n" or stmt.budget.op not in ("=", "<="):
+            self.names.error(
+                stmt.budget.span if stmt.budget is not None else stmt.span,
+                "bad-fit",
+                "'by fit' reads the law at a number of samples: write 'at n = K'",
+            )
+            return False
+        return True
 
     # -- numbers ----------------------------------------------------------------------------
 

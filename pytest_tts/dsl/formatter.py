@@ -101,7 +101,10 @@ def format_expect(stmt: ast.ExpectStmt) -> str:
             out += " " + format_budget(stmt.budget)
         if stmt.strategy is not None:
             out += f" using {format_value(stmt.strategy)}"
-        return out + _confidence(stmt.confidence)
+        if stmt.by is not None:
+            out += f" by {stmt.by.text}"
+        out += _confidence(stmt.confidence)
+        return out + (f" per {stmt.per.text}" if stmt.per is not None else "")
     if isinstance(stmt, ast.ComparisonStmt):
         out = (
             f"expect {format_measure(stmt.left)} {stmt.op} {format_measure(stmt.right)}"

@@ -153,7 +153,7 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
 
     # expectations
     def threshold(self, meta: Any, children: list[Any]) -> ast.ThresholdStmt:
-        measure, op, value, budget, strategy, confidence = children
+        measure, op, value, budget, strategy, by, confidence, per = children
         return ast.ThresholdStmt(
             measure,
             self._op(op),
@@ -162,7 +162,15 @@ class _Builder(Transformer[Token, tuple[ast.Item, ...]]):
             strategy,
             confidence,
             span=self._span(meta),
+            by=by,
+            per=per,
         )
+
+    def by_fit(self, meta: Any, children: list[Any]) -> ast.Name:
+        return self._name(children[0])
+
+    def per(self, meta: Any, children: list[Any]) -> ast.Name:
+        return self._name(children[0])
 
     def comparison(self, meta: Any, children: list[Any]) -> ast.ComparisonStmt:
         left, op, right, unit, range_, confidence = children

@@ -9,6 +9,8 @@ renders into words:
 - ``monotone``: no drop between consecutive budget points;
 - ``verifier_bound``: false-positive / false-negative rate bounds and the accuracy ceiling
   an imperfect verifier implies for resampling;
+- ``fit``: "coverage >= x at n = K by fit", from the fitted coverage law and a bootstrap;
+- ``bins``: one gate per difficulty bin ("per difficulty");
 - ``regression``: paired per-problem comparison against a stored baseline with
   family-wise error control;
 - ``baseline``: the baseline files; ``planning``: sample-size planning.
@@ -16,7 +18,9 @@ renders into words:
 
 from __future__ import annotations
 
+from pytest_tts.gates.bins import PerDifficultyResult
 from pytest_tts.gates.compare import ComparisonResult
+from pytest_tts.gates.fit import FitThresholdResult
 from pytest_tts.gates.monotone import MonotoneResult
 from pytest_tts.gates.regression import BaselineRecorded, RegressionResult
 from pytest_tts.gates.threshold import ThresholdResult
@@ -29,13 +33,17 @@ GateResult = (
     | VerifierBoundResult
     | RegressionResult
     | BaselineRecorded
+    | FitThresholdResult
+    | PerDifficultyResult
 )
 
 __all__ = [
     "BaselineRecorded",
     "ComparisonResult",
+    "FitThresholdResult",
     "GateResult",
     "MonotoneResult",
+    "PerDifficultyResult",
     "RegressionResult",
     "ThresholdResult",
     "VerifierBoundResult",

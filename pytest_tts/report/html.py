@@ -344,6 +344,7 @@ def _spec_section(index: int, spec: SpecResult) -> str:
         "<th>expectation</th><th>finding</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
+    by_difficulty = _difficulty_table(spec)
     p = spec.pools
     provenance = _kv_table(
         [
@@ -368,9 +369,36 @@ def _spec_section(index: int, spec: SpecResult) -> str:
         f"{_badges(spec.counts())}</div>"
         f'<div class="muted">{escape(spec.path)} · model <b>{escape(spec.model)}</b>'
         f"{' · dataset <b>' + escape(spec.dataset) + '</b>' if spec.dataset else ''}</div>"
-        f"{plots}<h3>Expectations</h3>{expectations}"
+        f"{plots}<h3>Expectations</h3>{expectations}{by_difficulty}"
         f'<div class="cols"><div><h3>Provenance</h3>{provenance}</div>'
         f"<div><h3>Spec source</h3>{source}</div></div></section>"
+    )
+
+
+def _difficulty_table(spec: SpecResult) -> str:
+    """Which strategy wins per difficulty bin at matched samples (empty without bins)."""
+    if not spec.difficulty:
+        return ""
+    strategies = [
+        k for k in spec.difficulty[0] if k not in ("difficulty", "problems", "k", "winner")
+    ]
+    head = "".join(f"<th class='num'>{escape(s)}</th>" for s in strategies)
+    body = []
+    for row in spec.difficulty:
+        cells = "".join(
+            f"<td class='num'>{'<b>' if s in row['winner'].split(' = ') else ''}{row[s]:.3f}</td>"
+            for s in strategies
+        )
+        body.append(
+            f"<tr><td>{escape(str(row['difficulty']))}</td><td class='num'>{row['problems']}"
+            f"</td><td class='num'>{row['k']}</td>{cells}<td>{escape(row['winner'])}</td></tr>"
+        )
+    return (
+        "<h3>By difficulty</h3><p class='muted'>accuracy of each strategy on the problems of "
+        "each difficulty bin at k samples per problem (matched samples); bold: the best</p>"
+        "<table class='expectations'><thead><tr><th>difficulty</th><th class='num'>problems"
+        f"</th><th class='num'>k</th>{head}<th>winner</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
     )
 
 

@@ -313,7 +313,9 @@ class SpecResult:
     ``source`` is the spec block's text and ``source_line`` the 1-based file line of its
     first line (so expectation lines can be highlighted in it). ``model_provenance`` holds
     what identifies the model (path, hash, engine and version); ``sampling`` the sample line's
-    parameters.
+    parameters. ``difficulty``, for a dataset with difficulty bins, has one row per (bin,
+    budget k): every strategy the spec read, its mean on the bin's problems at k samples,
+    and the winner (see :func:`pytest_tts.run.results.difficulty_rows`).
     """
 
     name: str
@@ -329,8 +331,10 @@ class SpecResult:
     curves: Sequence[CurveResult] = ()
     expectations: Sequence[ExpectationResult] = ()
     tags: Sequence[str] = ()
+    difficulty: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
+        set_field(self, "difficulty", tuple(frozen_dict(row) for row in self.difficulty))
         set_field(self, "model_provenance", frozen_dict(self.model_provenance))
         set_field(self, "sampling", frozen_dict(self.sampling))
         if isinstance(self.pools, Mapping):

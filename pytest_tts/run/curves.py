@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from pytest_tts.errors import EstimationError
 from pytest_tts.run.settings import live
 
 if TYPE_CHECKING:
@@ -37,9 +38,11 @@ def pool_curve(
     offline: bool,
     callbacks: Callbacks,
     searched: list[Any],
+    difficulty: str | None = None,
 ) -> Curve:
     """The curve of strategy ``call`` on ``pool`` at the default budget points (powers of
-    two up to n, and n) plus ``extra_ks``."""
+    two up to n, and n) plus ``extra_ks``; with ``difficulty``, on the pool's problems of
+    that difficulty bin only."""
     from pytest_tts.estimate.curves import compute_curve, default_ks
     from pytest_tts.search.contract import SearchContext, is_search_strategy
 
@@ -47,10 +50,20 @@ def pool_curve(
     assert pool.arrays is not None
     n = pool.arrays.n_samples
     ks = sorted({int(k) for k in default_ks(n)} | {int(k) for k in extra_ks if 1 <= k <= n})
-    key = call.text + repr(ks)
+    key = call.text + repr(ks) + ("" if difficulty is None else f"@{difficulty}")
     if key in pool.curves:
         return pool.curves[key]
     strategy = instances.strategy(call)
+    arrays = pool.arrays
+    if difficulty is not None:
+        rows = [i for i, p in enumerate(pool.problems) if p.difficulty == difficulty]
+        if not rows:
+            msg = f"pool {pool.label} has no problem of difficulty {difficulty!r}"
+            raise EstimationError(msg)
+        if is_search_strategy(strategy):
+            msg = f"{call.text} searches step by step and cannot be asked per difficulty"
+            raise EstimationError(msg)
+        arrays = arrays.subset(rows)
     backend = instances.backend(pool.model, pool.base_dir)
     flops_fn = instances.flops_fn(backend)
     if is_search_strategy(strategy):
@@ -75,6 +88,6 @@ def pool_curve(
         searched.append(getattr(strategy, "stats", None))
     else:
         pool.curves[key] = compute_curve(
-            strategy, pool.arrays, ks, flops_fn=flops_fn, confidence=CURVE_CONFIDENCE
+            strategy, arrays, ks, flops_fn=flops_fn, confidence=CURVE_CONFIDENCE
         )
     return pool.curves[key]

@@ -85,8 +85,15 @@ class Engine:
             self.pools[key] = plan_pool(spec, model, self.instances)
         return self.pools[key].checked()
 
-    def curve(self, spec: SpecDef, measure: Measure, extra_ks: Iterable[int] = ()) -> Curve:
-        """The measure's curve on its pool (cached per strategy and budget points)."""
+    def curve(
+        self,
+        spec: SpecDef,
+        measure: Measure,
+        extra_ks: Iterable[int] = (),
+        difficulty: str | None = None,
+    ) -> Curve:
+        """The measure's curve on its pool, or on one difficulty bin of it (cached per
+        strategy, budget points and bin)."""
         from pytest_tts.run.curves import pool_curve
 
         assert self.store is not None
@@ -94,6 +101,7 @@ class Engine:
             self.pool(spec, measure.model),
             measure.strategy,
             extra_ks,
+            difficulty=difficulty,
             store=self.store,
             instances=self.instances,
             offline=self.settings.offline,
@@ -112,7 +120,9 @@ class Engine:
             spec=spec,
             expectation=expectation,
             nodeid=record.nodeid,
-            curves_of=lambda measure, extra: self.curve(spec, measure, extra),
+            curves_of=lambda measure, extra, difficulty: self.curve(
+                spec, measure, extra, difficulty
+            ),
             pool=lambda model: self.pool(spec, model),
             settings=self.settings,
             instances=self.instances,
@@ -130,6 +140,7 @@ class Engine:
             record.duration = time.perf_counter() - started
             record.curves = inputs.reads.curves
             record.baseline = inputs.reads.baseline
+            record.fits = inputs.reads.fits
         if record.gate is not None:
             record.outcome = "passed" if record.gate.passed else "failed"
             if not record.gate.passed:

@@ -53,6 +53,8 @@ class Reads:
 
     curves: list[tuple[Curve, str]] = field(default_factory=list)
     baseline: Any = None
+    # fitted laws to draw with a curve, by "metric:strategy"
+    fits: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,17 +66,38 @@ class JudgeInputs:
     spec: SpecDef
     expectation: Expectation
     nodeid: str
-    curves_of: Callable[[Measure, Iterable[int]], Curve]
+    curves_of: Callable[[Measure, Iterable[int], str | None], Curve]
     pool: Callable[[ModelRef], PoolState]
     settings: Settings
     instances: Instances
     reads: Reads = field(default_factory=Reads)
 
-    def curve(self, measure: Measure, extra_ks: Iterable[int] = ()) -> Curve:
-        """The measure's curve (with ``extra_ks`` among its budget points), kept in reads."""
-        curve = self.curves_of(measure, extra_ks)
-        self.reads.curves.append((curve, measure.metric))
+    def curve(
+        self, measure: Measure, extra_ks: Iterable[int] = (), difficulty: str | None = None
+    ) -> Curve:
+        """The measure's curve (with ``extra_ks`` among its budget points), kept in reads;
+        with ``difficulty``, on the problems of that difficulty bin only (drawn as its own
+        curve, "strategy · bin")."""
+        curve = self.curves_of(measure, extra_ks, difficulty)
+        shown = curve
+        if difficulty is not None:
+            shown = dataclasses.replace(curve, strategy=f"{curve.strategy} · {difficulty}")
+        self.reads.curves.append((shown, measure.metric))
         return curve
+
+    def bins(self, model: ModelRef) -> dict[str, list[int]]:
+        """The difficulty bins of the pool's problems (row indices, natural order)."""
+        from pytest_tts.gates.bins import difficulty_bins
+
+        pool = self.pool(model)
+        bins = difficulty_bins([p.difficulty for p in pool.problems])
+        if not bins:
+            msg = (
+                f"'per difficulty' needs the dataset to name a difficulty field, and "
+                f'{self.spec.dataset.name} does not: add difficulty = "FIELD" to its source'
+            )
+            raise EstimationError(msg)
+        return bins
 
 
 def judge(inputs: JudgeInputs) -> GateResult:
@@ -88,11 +111,28 @@ def judge(inputs: JudgeInputs) -> GateResult:
 
 
 def judge_threshold(check: Threshold, inputs: JudgeInputs) -> GateResult:
+    """The threshold's gate on the whole pool or, ``per difficulty``, in every bin."""
+    if not check.per_difficulty:
+        return _threshold_gate(check, inputs, None)
+    from pytest_tts.gates.bins import per_difficulty
+
+    bins = inputs.bins(check.measure.model)
+    # the whole pool's curve too: the report compares strategies per bin from it
+    budget = check.budget
+    whole = [int(budget.value)] if budget is not None and budget.unit == "n" else []
+    inputs.curve(check.measure, [] if check.by_fit else whole)
+    results = [_threshold_gate(check, inputs, b) for b in bins]
+    return per_difficulty(bins, [len(rows) for rows in bins.values()], results)
+
+
+def _threshold_gate(check: Threshold, inputs: JudgeInputs, difficulty: str | None) -> Any:
     from pytest_tts.gates.threshold import check_threshold
 
     budget = check.budget
+    if check.by_fit:
+        return _fit_gate(check, inputs, difficulty)
     extra = [int(budget.value)] if budget is not None and budget.unit == "n" else []
-    curve = inputs.curve(check.measure, extra)
+    curve = inputs.curve(check.measure, extra, difficulty)
     unit = budget.unit if budget is not None else "n"
     gate = check_threshold(
         curve.per_problem,
@@ -104,6 +144,30 @@ def judge_threshold(check: Threshold, inputs: JudgeInputs) -> GateResult:
         confidence=check.confidence,
         metric=check.measure.metric,
         strategy=curve.strategy,
+    )
+    return gate
+
+
+def _fit_gate(check: Threshold, inputs: JudgeInputs, difficulty: str | None) -> Any:
+    """``coverage >= x at n = K by fit``: the coverage law fitted on the pool, read at K."""
+    from pytest_tts.gates.fit import check_fit_threshold
+    from pytest_tts.report.adapt import coverage_fit
+
+    assert check.budget is not None  # the checker requires 'at n = K'
+    curve = inputs.curve(check.measure, (), difficulty)
+    k_target = int(check.budget.value)
+    gate = check_fit_threshold(
+        curve.per_problem,
+        curve.ks,
+        op=check.op,
+        value=check.value,
+        k_target=k_target,
+        confidence=check.confidence,
+        metric=check.measure.metric,
+    )
+    shown = curve.strategy + (f" · {difficulty}" if difficulty is not None else "")
+    inputs.reads.fits[f"{check.measure.metric}:{shown}"] = coverage_fit(
+        gate.fit, extrapolate_to=[k_target]
     )
     return gate
 

@@ -56,6 +56,8 @@ class Judged:
     duration: float = 0.0
     # problems a verifier it read could not judge (see run.verify.problem_error_report)
     notes: str = ""
+    # fitted laws to draw with its curves, by "metric:strategy"
+    fits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -117,9 +119,10 @@ def build_results(
                 label = f"{metric}:{curve.strategy}"
                 is_regression = isinstance(record.expectation.check, NoRegression)
                 baseline = record.baseline if is_regression else None
-                if label not in curves or baseline is not None:
+                fit = record.fits.get(label)
+                if label not in curves or baseline is not None or fit is not None:
                     curves[label] = curve_result(
-                        curve, metric, baseline=baseline, model=spec.model.name
+                        curve, metric, baseline=baseline, fit=fit, model=spec.model.name
                     )
         provenance: dict[str, Any] = {}
         summary = PoolSummary()
@@ -148,6 +151,7 @@ def build_results(
                 curves=list(curves.values()),
                 expectations=[expectation_result(r) for r in records],
                 tags=spec.tags,
+                difficulty=difficulty_rows(pool, records),
             )
         )
     counted = [s for s in searched if s is not None]
@@ -159,6 +163,47 @@ def build_results(
         specs=specs,
         search=dataclasses.asdict(SearchCounts.total(counted)) if counted else {},
     )
+
+
+def difficulty_rows(pool: PoolState | None, records: Sequence[Judged]) -> list[dict[str, Any]]:
+    """Which strategy wins in each difficulty bin ("Can 1B surpass 405B": the best strategy
+    depends on how hard the problem is), at matched samples per problem.
+
+    For every accuracy curve the spec's items read on the whole pool (not a frontier, not a
+    bin's own curve), the mean of its per-problem values over the bin's problems at each
+    budget k, and the strategy with the highest. Strategies of one pool at the same k cost
+    the same samples and tokens; one that reads a model verifier costs its FLOPs too, which
+    the comparison at matched FLOPs (``at matched flops``) accounts for and this table does not.
+    """
+    from pytest_tts.gates.bins import difficulty_bins
+
+    if pool is None or not pool.problems:
+        return []
+    bins = difficulty_bins([p.difficulty for p in pool.problems])
+    if not bins:
+        return []
+    curves: dict[str, Curve] = {}
+    for record in records:
+        for curve, metric in record.curves:
+            whole = tuple(curve.problem_ids) == tuple(p.id for p in pool.problems)
+            if metric == "accuracy" and whole and not curve.strategy.startswith("frontier("):
+                curves.setdefault(curve.strategy, curve)
+    if not curves:
+        return []
+    common = sorted(set.intersection(*(set(int(k) for k in c.ks) for c in curves.values())))
+    # powers of two and the largest k: enough to see where the winner changes
+    common = [k for k in common if k & (k - 1) == 0 or k == common[-1]]
+    rows: list[dict[str, Any]] = []
+    for name, members in bins.items():
+        for k in common:
+            row: dict[str, Any] = {"difficulty": name, "problems": len(members), "k": k}
+            for strategy, curve in curves.items():
+                at = [int(x) for x in curve.ks].index(k)
+                row[strategy] = float(curve.per_problem[members, at].mean())
+            top = max(row[strategy] for strategy in curves)
+            row["winner"] = " = ".join(c for c in curves if row[c] >= top - 1e-12)
+            rows.append(row)
+    return rows
 
 
 def _iso(epoch: float) -> str:

@@ -10,6 +10,7 @@ with ``chat = true`` needs it to apply the model's chat template (a source may a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -99,7 +100,14 @@ def hash_problems(problems: Iterable[Problem]) -> str:
     """sha256 over the problems' ids, prompts, answers and meta, in order."""
     digest = hashlib.sha256()
     for p in problems:
-        record = {"id": p.id, "prompt": p.prompt, "answer": p.answer, "meta": dict(p.meta)}
+        record: dict[str, Any] = {
+            "id": p.id,
+            "prompt": p.prompt,
+            "answer": p.answer,
+            "meta": dict(p.meta),
+        }
+        if p.difficulty is not None:
+            record["difficulty"] = p.difficulty
         digest.update(json.dumps(record, sort_keys=True, default=repr).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
@@ -184,7 +192,7 @@ class Source:
                     raise DatasetError(msg)
                 prompts = apply_chat_template([p.prompt for p in problems], tok, self.name)
                 problems = [
-                    Problem(p.id, text, p.answer, {**p.meta, "raw_prompt": p.prompt})
+                    dataclasses.replace(p, prompt=text, meta={**p.meta, "raw_prompt": p.prompt})
                     for p, text in zip(problems, prompts, strict=True)
                 ]
             self._cache[key] = problems

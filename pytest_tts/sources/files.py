@@ -8,7 +8,9 @@ In a spec::
 ``prompt`` is a ``str.format`` template over the row's fields; ``answer`` names the reference
 field (``answer = ""`` for none); ``id`` names the id field (when the rows have no such field,
 ids are ``"<file stem>-<row number>"``); ``meta`` lists fields to keep in ``Problem.meta``
-(default: every field that is not the id). Relative paths resolve against the spec's folder.
+(default: every field that is not the id); ``difficulty`` names the field that bins problems
+by difficulty (``difficulty = "level"``: every row must have it), for expectations asked
+``per difficulty``. Relative paths resolve against the spec's folder.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class FileSource(Source):
         answer: str = "answer",
         id: str = "id",
         meta: Sequence[str] | None = None,
+        difficulty: str | None = None,
         limit: int | None = None,
         shuffle: int | None = None,
         chat: bool = False,
@@ -65,6 +68,10 @@ class FileSource(Source):
         self.answer = answer
         self.id = id
         self.meta = None if meta is None else list(meta)
+        if difficulty is not None and (not isinstance(difficulty, str) or not difficulty):
+            msg = f"{self.name}: difficulty must name a field, got {difficulty!r}"
+            raise DatasetError(msg)
+        self.difficulty = difficulty
 
     def read(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -91,6 +98,9 @@ class FileSource(Source):
                     prompt=render(self.prompt, row, where),
                     answer=None if reference is None else str(reference),
                     meta=meta,
+                    difficulty=None
+                    if self.difficulty is None
+                    else str(field(row, self.difficulty, "difficulty", where)),
                 )
             )
         return problems

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pytest_tts.report.gates.bins import render_per_difficulty
 from pytest_tts.report.gates.compare import render_comparison
+from pytest_tts.report.gates.fit import render_fit_threshold
 from pytest_tts.report.gates.monotone import render_monotone
 from pytest_tts.report.gates.regression import render_baseline_recorded, render_regression
 from pytest_tts.report.gates.text import GateText, budget_text, fmt
@@ -29,6 +31,8 @@ RENDERERS: dict[str, Callable[[Any], GateText]] = {
     "VerifierBoundResult": render_verifier_bound,
     "RegressionResult": render_regression,
     "BaselineRecorded": render_baseline_recorded,
+    "FitThresholdResult": render_fit_threshold,
+    "PerDifficultyResult": lambda r: render_per_difficulty(r, render_gate),
 }
 
 
