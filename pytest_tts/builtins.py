@@ -28,6 +28,7 @@ def pytest_tts_register(registry: Registry) -> None:
     # dataset sources (pytest_tts.sources)
     d = "pytest_tts.sources"
     registry.add_source("csv", f"{d}.files:csv", "a local CSV file, prompt template")
+    registry.add_source("hf_dataset", f"{d}.hf:hf_dataset", "a Hugging Face dataset (local or Hub)")
     registry.add_source("human_eval", f"{d}.human_eval:human_eval", "HumanEval's 164 problems")
     registry.add_source("jsonl", f"{d}.files:jsonl", "a local JSON Lines file, prompt template")
     registry.add_source("reasoning_gym", f"{d}.reasoning_gym:reasoning_gym", "seeded generators")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv as csv_module
 import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +80,18 @@ class FileSource(Source):
         if not self.path.is_file():
             msg = f"{self.name}: expected a file at {self.path}, found {_what_is(self.path)}"
             raise DatasetError(msg)
+        return self.problems(self.read(), str(self.path), self.path.stem)
+
+    def problems(
+        self, rows: Iterable[Mapping[str, Any]], where_prefix: str, stem: str
+    ) -> list[Problem]:
+        """Rows mapped to problems by the source's templates and field names; ``where_prefix``
+        names the data in errors ("<where_prefix> (row N)"), ``stem`` prefixes made-up ids."""
         problems = []
         seen: dict[str, int] = {}
-        for number, row in enumerate(self.read(), start=1):
-            where = f"{self.path} (row {number})"
-            ident = str(row[self.id]) if self.id in row else f"{self.path.stem}-{number}"
+        for number, row in enumerate(rows, start=1):
+            where = f"{where_prefix} (row {number})"
+            ident = str(row[self.id]) if self.id in row else f"{stem}-{number}"
             if ident in seen:
                 msg = f"{where}: id {ident!r} is not unique (row {seen[ident]} has it too)"
                 raise DatasetError(msg)
@@ -98,12 +105,25 @@ class FileSource(Source):
                     prompt=render(self.prompt, row, where),
                     answer=None if reference is None else str(reference),
                     meta=meta,
-                    difficulty=None
-                    if self.difficulty is None
-                    else str(field(row, self.difficulty, "difficulty", where)),
+                    difficulty=self._difficulty(row, where),
                 )
             )
         return problems
+
+    def _difficulty(self, row: Mapping[str, Any], where: str) -> str | None:
+        """The row's difficulty bin; a missing or empty value is an error (a columnar
+        dataset fills a field some rows lack with None)."""
+        if self.difficulty is None:
+            return None
+        value = row.get(self.difficulty)
+        if value is None or str(value).strip() == "":
+            msg = (
+                f"{where}: the difficulty field {self.difficulty!r} is missing"
+                + ("" if self.difficulty not in row else f" (its value is {value!r})")
+                + "; every problem needs a difficulty bin"
+            )
+            raise DatasetError(msg)
+        return str(value)
 
 
 class JsonlSource(FileSource):

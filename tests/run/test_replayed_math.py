@@ -241,3 +241,39 @@ spec "lenient" {
     (curve,) = lenient.curves
     right = [sum(r["score"]) for i, r in enumerate(records) if i != 5]
     assert curve.mean[0] == pytest.approx(sum(right) / (8 * 4))
+
+
+@pytest.mark.parametrize("source", ["jsonl", "hf_dataset"])
+def test_a_difficulty_field_absent_on_a_row_names_file_row_and_field(
+    tmp_path: Path, source: str
+) -> None:
+    data = write_replayed_math(tmp_path, problems=6, samples=4)
+    records = [json.loads(line) for line in data.read_text().splitlines()]
+    del records[2]["level"]
+    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    spec = SPEC.format(path=data.as_posix(), n=4).replace(
+        'id = "idx")', 'id = "idx", difficulty = "level")'
+    )
+    spec = spec.replace('jsonl("', f'{source}("', 1)
+    (tmp_path / "math.tts").write_text(spec)
+    results = run_specs([tmp_path / "math.tts"], Settings(rootdir=tmp_path))
+    details = {e.detail for s in results.specs for e in s.expectations}
+    (detail,) = details
+    assert "math.jsonl" in detail
+    assert "(row 3): the difficulty field 'level' is missing" in detail
+    assert "Traceback" not in detail
+    assert _store_samples(tmp_path) == 0
+
+
+def test_hf_dataset_on_a_missing_path_fails_every_item_and_stores_nothing(tmp_path: Path) -> None:
+    data = write_replayed_math(tmp_path, problems=4, samples=4)
+    spec = SPEC.format(path=data.as_posix(), n=4).replace(
+        f'jsonl("{data.as_posix()}"', 'hf_dataset("no/such/folder.parquet"', 1
+    )
+    (tmp_path / "math.tts").write_text(spec)
+    results = run_specs([tmp_path / "math.tts"], Settings(rootdir=tmp_path))
+    details = {e.detail for s in results.specs for e in s.expectations}
+    (detail,) = details
+    assert "no dataset at" in detail
+    assert "folder.parquet" in detail
+    assert _store_samples(tmp_path) == 0
