@@ -119,3 +119,34 @@ def test_qwen_math_samples_replay_with_a_field_mapping(tmp_path: Path) -> None:
     assert 0.85 < correct / 800 < 0.95  # the data README gives pass@1 = 0.910
     assert extras[(str(first["idx"]), 0)]["score"] == first["pred_score"][0][-1]
     assert extras[(str(first["idx"]), 0)]["answer"] == first["pred"][0]
+
+
+def test_config_or_params_give_the_pool_flops(tmp_path: Path) -> None:
+    from pytest_tts.errors import BackendError
+    from pytest_tts.estimate.flops import flops_from_config, generation_flops
+
+    (tmp_path / "s.jsonl").write_text('{"id": "a", "prompt": "Q", "completion": "x"}\n')
+    assert replay("s.jsonl", base_dir=tmp_path).model_config() == {}  # FLOPs unknown
+    by_params = replay("s.jsonl", base_dir=tmp_path, params=1.5e9).model_config()
+    # 2 x parameters per token: the prompt once (shared prefill), then every generated token
+    assert generation_flops(by_params, 10, 30, 3) == 2 * 1.5e9 * (10 + 30)
+    vectorized = flops_from_config(by_params)
+    assert float(vectorized(10.0, 30.0, 3)) == 2 * 1.5e9 * 40
+    config = {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 128,
+        "vocab_size": 100,
+    }
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    assert replay("s.jsonl", base_dir=tmp_path, config="m").model_config() == config
+    assert replay("s.jsonl", base_dir=tmp_path, config="m/config.json").model_config() == config
+    for kwargs, message in [
+        ({"config": "m", "params": 1e9}, "not both"),
+        ({"params": -1}, "positive number"),
+        ({"config": "nowhere.json"}, "does not exist"),
+    ]:
+        with pytest.raises(BackendError, match=message):
+            replay("s.jsonl", base_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
