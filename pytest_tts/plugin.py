@@ -40,6 +40,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(replay a cache that another job filled). ini: tts_offline",
     )
     group.addoption(
+        "--tts-adaptive",
+        action="store_true",
+        default=None,
+        help="fill pools in rounds over problems in a seeded random order and stop a pool "
+        "once every item reading it is decided by an anytime-valid confidence sequence "
+        "(items without a confidence level, and kinds without an adaptive gate, read the "
+        "whole pool). ini: tts_adaptive",
+    )
+    group.addoption(
         "--tts-cache-dir",
         metavar="DIR",
         default=None,
@@ -73,6 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the results (curves, verdicts, provenance) as JSON. ini: tts_json",
     )
     parser.addini("tts_offline", type="bool", default=False, help="same as --tts-offline")
+    parser.addini("tts_adaptive", type="bool", default=False, help="same as --tts-adaptive")
     parser.addini("tts_cache_dir", default="", help="same as --tts-cache-dir")
     parser.addini("tts_report", default="", help="same as --tts-report")
     parser.addini("tts_json", default="", help="same as --tts-json")
@@ -100,6 +110,7 @@ def settings_from(config: pytest.Config) -> Settings:
         return Path(value) if Path(value).is_absolute() else base / value
 
     offline = config.getoption("--tts-offline")
+    adaptive = config.getoption("--tts-adaptive")
     return Settings(
         rootdir=Path(config.rootpath),
         cache_dir=resolve_cache_dir(
@@ -108,6 +119,7 @@ def settings_from(config: pytest.Config) -> Settings:
             rootdir=Path(config.rootpath),
         ),
         offline=bool(config.getini("tts_offline")) if offline is None else bool(offline),
+        adaptive=bool(config.getini("tts_adaptive")) if adaptive is None else bool(adaptive),
         update_baselines=bool(config.getoption("--tts-update-baselines")),
         allow_provenance_mismatch=bool(config.getoption("--tts-allow-provenance-mismatch")),
         report=path("--tts-report", "tts_report"),
@@ -188,13 +200,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results: Any) -> None:
     """Print the pytest-tts summary of ``results`` (a ``RunResults``) and write the HTML
     and JSON reports the settings ask for."""
-    from pytest_tts.report.summary import SearchCounts, render_summary, search_line
+    from pytest_tts.report.summary import (
+        SearchCounts,
+        adaptive_line,
+        render_summary,
+        search_line,
+    )
     from pytest_tts.run import write_reports
 
     reporter.write_sep("=", "pytest-tts summary")
     reporter.write_line(render_summary(results, config.option.verbose))
     if results.search and config.option.verbose > -2:
         reporter.write_line(search_line(SearchCounts(**results.search)))
+    if results.adaptive and config.option.verbose > -2:
+        reporter.write_line(adaptive_line(results.adaptive))
     for written in write_reports(results, config.stash[settings_key]):
         reporter.write_line(f"pytest-tts: wrote {written}")
 

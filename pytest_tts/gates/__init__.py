@@ -10,6 +10,7 @@ renders into words:
 - ``verifier_bound``: false-positive / false-negative rate bounds and the accuracy ceiling
   an imperfect verifier implies for resampling;
 - ``fit``: "coverage >= x at n = K by fit", from the fitted coverage law and a bootstrap;
+- ``adaptive``: anytime-valid threshold decisions for ``--tts-adaptive``;
 - ``bins``: one gate per difficulty bin ("per difficulty");
 - ``regression``: paired per-problem comparison against a stored baseline with
   family-wise error control;
@@ -18,6 +19,7 @@ renders into words:
 
 from __future__ import annotations
 
+from pytest_tts.gates.adaptive import AdaptiveThresholdResult
 from pytest_tts.gates.bins import PerDifficultyResult
 from pytest_tts.gates.compare import ComparisonResult
 from pytest_tts.gates.fit import FitThresholdResult
@@ -27,7 +29,8 @@ from pytest_tts.gates.threshold import ThresholdResult
 from pytest_tts.gates.verifier_bound import VerifierBoundResult
 
 GateResult = (
-    ThresholdResult
+    AdaptiveThresholdResult
+    | ThresholdResult
     | ComparisonResult
     | MonotoneResult
     | VerifierBoundResult
@@ -38,6 +41,7 @@ GateResult = (
 )
 
 __all__ = [
+    "AdaptiveThresholdResult",
     "BaselineRecorded",
     "ComparisonResult",
     "FitThresholdResult",

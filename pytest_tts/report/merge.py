@@ -121,10 +121,17 @@ def merge_results(parts: Sequence[RunResults]) -> RunResults:
     for part in parts:  # each worker's searches did their own work: the counts add up
         for key, value in part.search.items():
             search[key] = search.get(key, 0) + value
+    adaptive: dict[str, dict[str, int]] = {}
+    for part in parts:  # workers that read the same pool went at least as far as the largest
+        for label, counts in part.adaptive.items():
+            have = adaptive.setdefault(label, {})
+            for key, value in counts.items():
+                have[key] = max(have.get(key, 0), value)
     return dataclasses.replace(
         parts[0],
         started=min(p.started for p in parts),
         finished=max(p.finished for p in parts),
         specs=merged,
         search=search,
+        adaptive=adaptive,
     )

@@ -398,9 +398,20 @@ class RunResults:
     # what step-wise searches did (pytest_tts.report.summary.SearchCounts fields); empty
     # when no search ran
     search: Mapping[str, int] = field(default_factory=dict)
+    # --tts-adaptive: per pool label, the problems and samples it read against a fixed run
+    # ("problems_used", "problems", "samples_used", "samples_fixed"); empty in a fixed run
+    adaptive: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_field(self, "search", {str(k): int(v) for k, v in dict(self.search or {}).items()})
+        set_field(
+            self,
+            "adaptive",
+            {
+                str(label): {str(k): int(v) for k, v in dict(counts).items()}
+                for label, counts in dict(self.adaptive or {}).items()
+            },
+        )
         set_field(self, "started", timestamp(self.started))
         set_field(self, "finished", timestamp(self.finished))
         if isinstance(self.machine, Mapping):

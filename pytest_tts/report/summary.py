@@ -8,7 +8,7 @@ expectation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -156,3 +156,15 @@ def render_summary(results: RunResults, verbosity: int = 0) -> str:
                 lines.append(line)
     lines.append(total)
     return "\n".join(lines)
+
+
+def adaptive_line(adaptive: Mapping[str, Mapping[str, int]]) -> str:
+    """One line for ``--tts-adaptive``: pools stopped early, samples read against a fixed run."""
+    used = sum(c.get("samples_used", 0) for c in adaptive.values())
+    fixed = sum(c.get("samples_fixed", 0) for c in adaptive.values())
+    early = sum(1 for c in adaptive.values() if c.get("problems_used", 0) < c.get("problems", 0))
+    saved = f" ({1 - used / fixed:.0%} saved)" if fixed else ""
+    return (
+        f"pytest-tts adaptive: {early} of {len(adaptive)} pool{'s' * (len(adaptive) != 1)} "
+        f"stopped early; {count(used)} of {count(fixed)} samples read{saved}"
+    )

@@ -25,12 +25,14 @@ from pytest_tts.run.instances import CountFlops, Instances
 from pytest_tts.run.plan import PoolKey, PoolState, load_problems, plan_pool, plan_pools, pool_key
 from pytest_tts.run.results import Judged, build_results
 from pytest_tts.run.settings import Callbacks, Settings
+from pytest_tts.spec import Threshold
 
 if TYPE_CHECKING:
     from pytest_tts.estimate.curves import Curve
     from pytest_tts.generate import FillReport
     from pytest_tts.registry import Registry
     from pytest_tts.report.results import RunResults
+    from pytest_tts.run.adaptive import AdaptiveReport
     from pytest_tts.spec import Expectation, Measure, ModelRef, SpecDef
     from pytest_tts.store import SampleStore
 
@@ -57,6 +59,8 @@ class Engine:
         self.searched: list[Any] = []
         self.prepared = False
         self.started = time.time()
+        # decisions and counts of --tts-adaptive (None in a fixed run)
+        self.adaptive: AdaptiveReport | None = None
 
     def prepare(self, selected: Iterable[tuple[SpecDef, Expectation]]) -> None:
         """Plan, fill and verify every pool the selected expectations read (once per run)."""
@@ -69,13 +73,44 @@ class Engine:
 
         self.settings.store_dir.mkdir(parents=True, exist_ok=True)
         self.store = SampleStore.in_dir(self.settings.store_dir)
+        selected = list(selected)
         self.pools = plan_pools(selected, self.instances)
         pools = list(self.pools.values())
         load_problems(pools, self.instances)
-        self.fill = fill_pools(
-            pools, self.store, offline=self.settings.offline, callbacks=self.callbacks
-        )
-        verify_pools(pools, self.store, self.instances)
+        store = self.store
+
+        def fill(some: Iterable[PoolState]) -> None:
+            report = fill_pools(
+                list(some), store, offline=self.settings.offline, callbacks=self.callbacks
+            )
+            self.fill = report if report is not None else self.fill
+
+        def verify(some: Iterable[PoolState]) -> None:
+            verify_pools(list(some), store, self.instances)
+
+        if not self.settings.adaptive:
+            fill(pools)
+            verify(pools)
+            return
+        from pytest_tts.run.adaptive import fill_adaptively
+        from pytest_tts.run.curves import pool_curve
+
+        def curve(pool: PoolState, expectation: Expectation) -> Curve:
+            check = expectation.check
+            assert isinstance(check, Threshold)
+            budget = check.budget
+            return pool_curve(
+                pool,
+                check.measure.strategy,
+                [int(budget.value)] if budget is not None else [],
+                store=store,
+                instances=self.instances,
+                offline=self.settings.offline,
+                callbacks=self.callbacks,
+                searched=[],
+            )
+
+        self.adaptive = fill_adaptively(pools, selected, fill=fill, verify=verify, curve=curve)
 
     def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:
         """The verified pool of ``spec`` on ``model``; raises its error, or says it was not
@@ -132,7 +167,8 @@ class Engine:
             record.notes, over = self._problem_errors(spec, expectation)
             if over:
                 raise VerifierError(record.notes)
-            record.gate = judge(inputs)
+            decided = self._decided(spec, expectation)
+            record.gate = decided if decided is not None else judge(inputs)
         except TTSError as exc:
             record.error = exc
             record.message = str(exc)
@@ -150,6 +186,14 @@ class Engine:
                 if record.notes:
                     record.message += "\n" + record.notes
         return record
+
+    def _decided(self, spec: SpecDef, expectation: Expectation) -> Any:
+        """The adaptive decision of this expectation, when its pool stopped early."""
+        if self.adaptive is None:
+            return None
+        from pytest_tts.run.adaptive import item_key
+
+        return self.adaptive.decisions.get(item_key(spec, expectation))
 
     def _problem_errors(self, spec: SpecDef, expectation: Expectation) -> tuple[str, bool]:
         """The note on problems the verifiers this expectation reads could not judge, and
@@ -187,6 +231,7 @@ class Engine:
             rootdir=self.settings.rootdir,
             started=self.started,
             searched=self.searched,
+            adaptive=self.adaptive.pools if self.adaptive is not None else {},
         )
 
     def close(self) -> None:

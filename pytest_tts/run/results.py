@@ -99,6 +99,7 @@ def build_results(
     rootdir: Path,
     started: float,
     searched: Sequence[Any] = (),
+    adaptive: Mapping[str, Mapping[str, int]] | None = None,
 ) -> RunResults:
     """The results of a run: one ``SpecResult`` per (spec file, spec, model) judged."""
     from pytest_tts.report.adapt import curve_result
@@ -162,6 +163,7 @@ def build_results(
         machine=Machine.current(),
         specs=specs,
         search=dataclasses.asdict(SearchCounts.total(counted)) if counted else {},
+        adaptive=dict(adaptive or {}),
     )
 
 

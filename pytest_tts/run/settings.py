@@ -37,12 +37,14 @@ class Settings:
     ``update_baselines`` records the baselines of regression expectations instead of
     comparing; ``allow_provenance_mismatch`` compares against a baseline made under other
     provenance (flagged in the results). ``report`` and ``json`` are where the HTML report
-    and the JSON results go (None: not written).
+    and the JSON results go (None: not written). ``adaptive`` fills pools in rounds and
+    stops a pool once its items are decided (:mod:`pytest_tts.run.adaptive`).
     """
 
     rootdir: Path = field(default_factory=Path.cwd)
     cache_dir: Path | None = None
     offline: bool = False
+    adaptive: bool = False
     update_baselines: bool = False
     allow_provenance_mismatch: bool = False
     report: Path | None = None

@@ -1,0 +1,64 @@
+"""The words of an adaptive decision (``pytest_tts.gates.adaptive.AdaptiveThresholdResult``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_tts.report.gates.text import GateText, fmt
+
+
+def render_adaptive_threshold(r: Any) -> GateText:
+    using = f" using {r.strategy}" if r.strategy else ""
+    claim = f"{r.metric} {r.op} {fmt(r.value)}{using}"
+    best = r.best
+    side = "lower" if r.op in (">=", ">") else "upper"
+    bound = float(r.lower[best] if side == "lower" else r.upper[best])
+    verdict = "passes" if r.passed else "fails"
+    seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
+    how = (
+        f"decided after {seen}, anytime-valid at {r.confidence:g}: {verdict}"
+        if r.decided
+        else f"undecided after {seen}"
+    )
+    if r.passed or not r.decided:
+        detail = f"{side} bound {fmt(bound)} at k = {int(r.ks[best])}"
+    else:  # failed: every point's opposite bound is on the wrong side
+        opposite = float(r.upper.max()) if side == "lower" else float(r.lower.min())
+        detail = f"{'upper' if side == 'lower' else 'lower'} bound {fmt(opposite)} at best"
+    rows = [
+        {
+            "k": int(k),
+            r.metric: float(m),
+            "lower CS": float(lo),
+            "upper CS": float(hi),
+            "selected": "<-" if j == best else "",
+        }
+        for j, (k, m, lo, hi) in enumerate(zip(r.ks, r.means, r.lower, r.upper, strict=True))
+    ]
+    points = len(r.ks)
+    method = (
+        "predictable plug-in empirical-Bernstein confidence sequence over problems in a "
+        "seeded random order (Waudby-Smith & Ramdas 2024)"
+        + (f", union bound over {points} points within budget" if points > 1 else "")
+    )
+    return GateText(
+        passed=r.passed,
+        kind="threshold",
+        headline=f"{claim}: {how} ({detail})",
+        rows=rows,
+        confidence=r.confidence,
+        method=method,
+        error_rate=(
+            f"a wrong decision (passing a false claim, or failing a true one) has probability "
+            f"at most {1 - r.confidence:.3g}, whenever the run stops"
+        ),
+        data={
+            "adaptive": True,
+            "decided_after": r.problems_seen,
+            "problems_total": r.problems_total,
+            "samples_fixed": r.samples_fixed,
+            "trajectory": [list(t) for t in r.trajectory],
+            "threshold": r.value,
+            "op": r.op,
+        },
+    )

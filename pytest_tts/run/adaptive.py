@@ -1,0 +1,222 @@
+"""Adaptive filling (``--tts-adaptive``): generate only what the verdicts need.
+
+In: the ready pools with their problems loaded, the expectations that read each pool, the
+store, the instances, the settings. Out: every pool filled and verified, but a pool whose
+items were all decided early holds only the problems it used (``pool.problems``), and an
+:class:`~pytest_tts.gates.adaptive.AdaptiveThresholdResult` per item decided early.
+
+A pool is adaptive when every item that reads it has an anytime-valid gate: a threshold
+``with confidence c`` on a selection strategy, at ``n`` or without a budget (not ``by fit``,
+not ``per difficulty``). Its problems are taken in a seeded random order (the pool's seed
+and label) in rounds of 32, 64, 128, ... problems; after each round the items still open
+are asked again (:func:`pytest_tts.gates.adaptive.check_adaptive_threshold`); the pool
+stops once all are decided, else when the dataset is exhausted, and the items still open
+are judged by the fixed gate on the whole pool. Every other pool (an item without a
+confidence level has no error rate to keep; comparisons, monotonicity, verifier bounds and
+regressions have no adaptive gate yet) is filled whole, as without ``--tts-adaptive``.
+
+Everything generated stays in the store, so a later fixed run tops up only what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pytest_tts.spec import Expectation, Threshold
+
+if TYPE_CHECKING:
+    from pytest_tts.gates.adaptive import AdaptiveThresholdResult
+    from pytest_tts.run.plan import PoolState
+    from pytest_tts.spec import SpecDef
+
+FIRST_ROUND = 32
+GROWTH = 2
+
+ItemKey = tuple[str, str, str, str]  # (spec file, spec name, model, expectation id)
+
+
+def item_key(spec: SpecDef, expectation: Expectation) -> ItemKey:
+    return (spec.path, spec.name, spec.model.name, expectation.id)
+
+
+def not_adaptive(expectation: Expectation) -> str:
+    """Why ``expectation`` has no anytime-valid gate (empty when it has one)."""
+    check = expectation.check
+    if not isinstance(check, Threshold):
+        return f"{type(check).__name__.lower()} expectations have no adaptive gate"
+    if check.confidence is None:
+        return "no confidence level (no error rate to keep): it reads the whole pool"
+    if check.by_fit or check.per_difficulty:
+        return "'by fit' and 'per difficulty' read the whole pool"
+    if check.budget is not None and check.budget.unit != "n":
+        return f"a budget in {check.budget.unit} reads the whole pool (costs vary by problem)"
+    if check.op == "=":
+        return "'=' cannot be decided early"
+    return ""
+
+
+def round_sizes(problems: int, first: int = FIRST_ROUND) -> list[int]:
+    """Problems used after each round: first, first * 2, ... and finally all."""
+    sizes = []
+    size = first
+    while size < problems:
+        sizes.append(size)
+        size *= GROWTH
+    sizes.append(problems)
+    return sizes
+
+
+def problem_order(pool: PoolState) -> list[int]:
+    """A seeded random order of the pool's problems (the same in every run of the spec)."""
+    digest = hashlib.sha256(f"{pool.spec.sampling.seed}:{pool.label}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    return [int(i) for i in rng.permutation(len(pool.problems))]
+
+
+@dataclass
+class AdaptivePool:
+    """One pool's adaptive state: its full problem list, draw order and open items."""
+
+    pool: PoolState
+    problems: list[Any]
+    order: list[int]
+    items: list[tuple[SpecDef, Expectation]]
+    decided: dict[ItemKey, AdaptiveThresholdResult] = field(default_factory=dict)
+    trajectories: dict[ItemKey, list[tuple[int, float, float]]] = field(default_factory=dict)
+    used: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.pool.error is not None or len(self.decided) == len(self.items)
+
+
+@dataclass
+class AdaptiveReport:
+    """What adaptive mode did: decisions per item, and samples used against a fixed run."""
+
+    decisions: dict[ItemKey, AdaptiveThresholdResult] = field(default_factory=dict)
+    # pool label -> problems_used, problems, samples_used, samples_fixed
+    pools: dict[str, dict[str, int]] = field(default_factory=dict)
+    whole: dict[str, str] = field(default_factory=dict)  # pool label -> why it read it all
+
+    def count(self, pool: PoolState, problems_used: int, problems: int) -> None:
+        n = pool.spec.sampling.n
+        self.pools[pool.label] = {
+            "problems_used": problems_used,
+            "problems": problems,
+            "samples_used": problems_used * n,
+            "samples_fixed": problems * n,
+        }
+
+
+def fill_adaptively(
+    pools: Sequence[PoolState],
+    items: Iterable[tuple[SpecDef, Expectation]],
+    *,
+    fill: Callable[[Sequence[PoolState]], None],
+    verify: Callable[[Sequence[PoolState]], None],
+    curve: Callable[[PoolState, Expectation], Any],
+) -> AdaptiveReport:
+    """Fill and verify ``pools`` round by round (see the module docstring); ``fill`` and
+    ``verify`` run the stages on a list of pools, ``curve`` gives the curve an item reads
+    on its pool as it is now."""
+    from pytest_tts.gates.adaptive import check_adaptive_threshold
+    from pytest_tts.run.plan import models_of, pool_key
+
+    report = AdaptiveReport()
+    by_pool: dict[Any, list[tuple[SpecDef, Expectation]]] = {}
+    for spec, expectation in items:
+        for model in models_of(spec, expectation):
+            by_pool.setdefault(pool_key(spec, model), []).append((spec, expectation))
+    whole: list[PoolState] = []
+    adaptive: list[AdaptivePool] = []
+    keys = {id(p): k for k, p in _keyed(pools)}
+    for pool in pools:
+        readers = by_pool.get(keys[id(pool)], [])
+        reasons = [why for _, e in readers if (why := not_adaptive(e))]
+        if not pool.ready or not readers or reasons or len(_models(readers)) > 1:
+            whole.append(pool)
+            if pool.ready and reasons:
+                report.whole[pool.label] = reasons[0]
+            continue
+        adaptive.append(AdaptivePool(pool, list(pool.problems), problem_order(pool), readers))
+    if whole:
+        fill(whole)
+        verify(whole)
+    sizes = {id(s): round_sizes(len(s.problems)) for s in adaptive}
+    round_no = 0
+    while True:
+        active = [s for s in adaptive if not s.done and round_no < len(sizes[id(s)])]
+        if not active:
+            break
+        for state in active:
+            used = sizes[id(state)][round_no]
+            prefix = [state.problems[i] for i in state.order[:used]]
+            pool = state.pool
+            pool.problems = prefix
+            assert pool.request is not None
+            pool.request = dataclasses.replace(pool.request, problems=prefix)
+            pool.curves = {}
+            state.used = used
+        fill([s.pool for s in active])
+        verify([s.pool for s in active])
+        for state in active:
+            if state.pool.error is not None or state.pool.arrays is None:
+                continue
+            last = state.used == len(state.problems)
+            for spec, expectation in state.items:
+                key = item_key(spec, expectation)
+                if key in state.decided:
+                    continue
+                check = expectation.check
+                assert isinstance(check, Threshold)
+                found = curve(state.pool, expectation)
+                budget = check.budget
+                result = check_adaptive_threshold(
+                    found.per_problem,
+                    found.ks,
+                    op=check.op,
+                    value=check.value,
+                    confidence=float(check.confidence or 0.95),
+                    budget_n=None if budget is None else (budget.op, budget.value),
+                    problems_total=len(state.problems),
+                    metric=check.measure.metric,
+                    strategy=found.strategy,
+                )
+                path = state.trajectories.setdefault(key, [])
+                path.append(
+                    (state.used, float(result.lower[result.best]), float(result.upper[result.best]))
+                )
+                if result.decided and not last:
+                    state.decided[key] = dataclasses.replace(result, trajectory=tuple(path))
+        round_no += 1
+    for state in adaptive:
+        report.count(state.pool, state.used, len(state.problems))
+        for key, result in state.decided.items():
+            report.decisions[key] = dataclasses.replace(
+                result,
+                samples_generated=state.pool.generated,
+                samples_fixed=len(state.problems) * state.pool.spec.sampling.n,
+            )
+    for pool in whole:
+        if pool.arrays is not None:
+            report.count(pool, len(pool.problems), len(pool.problems))
+    return report
+
+
+def _keyed(pools: Sequence[PoolState]) -> list[tuple[Any, PoolState]]:
+    from pytest_tts.run.plan import pool_key
+
+    return [(pool_key(p.spec, p.model), p) for p in pools]
+
+
+def _models(readers: Sequence[tuple[SpecDef, Expectation]]) -> set[str]:
+    from pytest_tts.run.plan import measures_of
+
+    return {m.model.name for _, e in readers for m in measures_of(e)}

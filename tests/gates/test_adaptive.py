@@ -1,0 +1,87 @@
+"""Adaptive threshold decisions: decided only when the confidence sequence says so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_tts.errors import EstimationError
+from pytest_tts.gates.adaptive import check_adaptive_threshold
+from pytest_tts.report.gates import render_gate
+
+
+def _values(mean: float, problems: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((problems, 1)) < mean).astype(float)
+
+
+def test_far_above_passes_far_below_fails_close_stays_open() -> None:
+    ks = [1]
+    high = check_adaptive_threshold(
+        _values(0.9, 256), ks, op=">=", value=0.6, confidence=0.95, problems_total=1000
+    )
+    assert (high.decided, high.passed) == (True, True)
+    low = check_adaptive_threshold(
+        _values(0.3, 256), ks, op=">=", value=0.6, confidence=0.95, problems_total=1000
+    )
+    assert (low.decided, low.passed) == (True, False)
+    close = check_adaptive_threshold(
+        _values(0.62, 64), ks, op=">=", value=0.6, confidence=0.95, problems_total=1000
+    )
+    assert not close.decided
+    mirrored = check_adaptive_threshold(
+        _values(0.3, 256), ks, op="<=", value=0.6, confidence=0.95, problems_total=1000
+    )
+    assert (mirrored.decided, mirrored.passed) == (True, True)
+
+
+def test_points_within_budget_share_the_error() -> None:
+    values = np.hstack([_values(0.5, 200, 1), _values(0.9, 200, 2)])
+    ks = [1, 8]
+    at_one = check_adaptive_threshold(
+        values, ks, op=">=", value=0.7, confidence=0.95, budget_n=("=", 1), problems_total=200
+    )
+    assert list(at_one.ks) == [1]
+    within = check_adaptive_threshold(
+        values, ks, op=">=", value=0.7, confidence=0.95, budget_n=("<=", 8), problems_total=200
+    )
+    assert list(within.ks) == [1, 8]
+    assert within.passed
+    assert int(within.ks[within.best]) == 8
+    text = render_gate(within)
+    assert "decided after 200 of 200 problems, anytime-valid at 0.95" in text.headline
+    assert "union bound over 2 points" in text.method
+
+
+def test_wrong_decisions_at_the_threshold_stay_under_alpha() -> None:
+    """Truth exactly at the threshold, decided after rounds of 32, 64, ... 1,024 problems."""
+    rng = np.random.default_rng(11)
+    wrong = 0
+    runs = 300
+    for _ in range(runs):
+        x = (rng.random((1024, 1)) < 0.6).astype(float)
+        for used in (32, 64, 128, 256, 512):
+            r = check_adaptive_threshold(
+                x[:used], [1], op=">=", value=0.6, confidence=0.95, problems_total=1024
+            )
+            if r.decided:
+                wrong += not r.passed  # the claim ">= 0.6" is true: failing it is wrong
+                break
+    assert wrong / runs <= 0.05
+
+
+def test_bad_input() -> None:
+    with pytest.raises(EstimationError, match="compares with"):
+        check_adaptive_threshold(
+            _values(0.5, 8), [1], op="=", value=0.5, confidence=0.9, problems_total=8
+        )
+    with pytest.raises(EstimationError, match="no budget point"):
+        check_adaptive_threshold(
+            _values(0.5, 8),
+            [1],
+            op=">=",
+            value=0.5,
+            confidence=0.9,
+            budget_n=("=", 4),
+            problems_total=8,
+        )

@@ -1,0 +1,149 @@
+"""``--tts-adaptive`` end to end on replayed samples: the real store, fill path, verifiers,
+estimators and the anytime-valid gate; only the samples are made up (seeded)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from pytest_tts.report.results import RunResults
+from pytest_tts.run import Settings, run_specs
+from pytest_tts.run.adaptive import round_sizes
+from tests.fakes import write_replayed_sums
+
+pytest_plugins = ["pytester"]
+
+PROBLEMS = 200
+SAMPLES = 8
+
+SPEC = """\
+model replayed = replay("samples.jsonl")
+dataset sums = jsonl("sums.jsonl", prompt = "Q:{{question}}\\nA:", answer = "answer"{limit})
+verifier exact = exact_match(extract = last_number)
+
+spec "far from both thresholds" {{
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 0
+    oracle exact
+
+    expect accuracy >= 0.5 at n = 1 with confidence 0.95
+    expect accuracy >= 0.95 at n = 8 using pass_hat_k with confidence 0.95
+}}
+{extra}"""
+
+REGRESSION = """
+spec "with a regression" {
+    model replayed
+    dataset sums
+    sample n = 4, temperature = 1.0, max_tokens = 8, seed = 1
+    oracle exact
+
+    expect accuracy >= 0.5 at n = 1 with confidence 0.95
+    expect no regression of accuracy against baseline within 0.05
+}
+"""
+
+
+def _project(folder: Path, *, limit: int | None = None, extra: str = "") -> Path:
+    """Each sample is right with probability 0.8 (all 8 right: about 0.17)."""
+    rng = random.Random(5)
+    table = {(i, j): rng.random() < 0.8 for i in range(PROBLEMS) for j in range(SAMPLES)}
+    write_replayed_sums(folder, problems=PROBLEMS, samples=SAMPLES, right=lambda i, j: table[i, j])
+    spec = folder / "adaptive.tts"
+    spec.write_text(SPEC.format(limit="" if limit is None else f", limit = {limit}", extra=extra))
+    return spec
+
+
+def _outcomes(results: RunResults) -> dict[str, str]:
+    return {e.id: e.outcome for s in results.specs for e in s.expectations}
+
+
+def test_decides_far_gates_early_with_the_fixed_verdicts(tmp_path: Path) -> None:
+    adaptive_dir, fixed_dir = tmp_path / "adaptive", tmp_path / "fixed"
+    adaptive_dir.mkdir()
+    fixed_dir.mkdir()
+    spec = _project(adaptive_dir)
+    _project(fixed_dir)
+
+    adaptive = run_specs([spec], Settings(rootdir=adaptive_dir, adaptive=True))
+    fixed = run_specs([fixed_dir / "adaptive.tts"], Settings(rootdir=fixed_dir))
+    assert (
+        _outcomes(adaptive)
+        == _outcomes(fixed)
+        == {
+            "accuracy>=0.5@n=1": "passed",
+            "accuracy>=0.95@n=8[pass_hat_k]": "failed",
+        }
+    )
+    (pool,) = adaptive.specs
+    assert pool.pools.samples_generated < PROBLEMS * SAMPLES / 2
+    (counts,) = adaptive.adaptive.values()
+    assert counts["samples_fixed"] == PROBLEMS * SAMPLES
+    assert counts["samples_used"] == pool.pools.samples_generated
+    for e in pool.expectations:
+        assert "anytime-valid at 0.95" in e.headline
+        assert f"of {PROBLEMS} problems" in e.headline
+
+    # a later fixed run tops up only what is missing, and gives the fixed run's numbers
+    topped = run_specs([spec], Settings(rootdir=adaptive_dir))
+    (again,) = topped.specs
+    assert again.pools.samples_generated == PROBLEMS * SAMPLES - pool.pools.samples_generated
+    assert [list(c.mean) for c in again.curves] == [list(c.mean) for c in fixed.specs[0].curves]
+
+
+def test_offline_adaptive_decides_from_what_the_store_holds(tmp_path: Path) -> None:
+    spec = _project(tmp_path)
+    first = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    again = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True, offline=True))
+    assert _outcomes(again) == _outcomes(first)
+    assert again.specs[0].pools.samples_generated == 0
+    assert again.adaptive == first.adaptive
+
+
+def test_a_dataset_smaller_than_the_first_round_is_judged_whole(tmp_path: Path) -> None:
+    spec = _project(tmp_path, limit=20)
+    assert round_sizes(20) == [20]
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    (counts,) = results.adaptive.values()
+    assert counts["samples_used"] == counts["samples_fixed"] == 20 * SAMPLES
+    for e in results.specs[0].expectations:  # the fixed gate, on the whole (small) pool
+        assert "anytime-valid" not in e.headline
+
+
+def test_regressions_and_baseline_updates_read_the_whole_pool(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=REGRESSION)
+    settings = Settings(rootdir=tmp_path, adaptive=True, update_baselines=True)
+    results = run_specs([spec], settings)
+    counts = results.adaptive
+    regression_pool = next(v for k, v in counts.items() if "with a regression" in k)
+    assert regression_pool["samples_used"] == regression_pool["samples_fixed"] == PROBLEMS * 4
+    baseline = next(tmp_path.glob("__baselines__/**/*.json"))
+    stored = json.loads(baseline.read_text())
+    assert len(json.dumps(stored)) > 0
+    other = next(v for k, v in counts.items() if "far from both" in k)
+    assert other["samples_used"] < other["samples_fixed"]
+
+
+def test_two_workers_decide_each_item_once(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    _project(pytester.path)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--tts-adaptive",
+        "-n",
+        "2",
+        "--tts-json=out.json",
+        "adaptive.tts",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    data = json.loads((pytester.path / "out.json").read_text())
+    ids = [e["nodeid"] for s in data["specs"] for e in s["expectations"]]
+    assert len(ids) == len(set(ids)) == 2
+    (counts,) = data["adaptive"].values()
+    assert counts["samples_used"] < counts["samples_fixed"]
+    result.stdout.fnmatch_lines(["pytest-tts adaptive: 1 of 1 pool stopped early; *"])
