@@ -1,0 +1,177 @@
+"""Adaptive thresholds by simulation: wrong decisions and the share of problems used.
+
+The gate of ``--tts-adaptive`` (:func:`pytest_tts.gates.adaptive.check_adaptive_threshold`)
+is run round by round, exactly as the engine runs it: problems in random order, rounds of
+32, 64, 128, ... problems up to the dataset's size, a confidence sequence at 0.95 after each
+round, the fixed gate (a one-sided 0.95 bootstrap bound on the whole dataset, as
+``check_threshold``) when the dataset is exhausted undecided.
+
+Per-problem values come from three populations, each resampled to a 1,000-problem dataset
+per run:
+
+- synthetic: one sample per problem, right with probability 0.6 (Bernoulli, the widest);
+- the bundled model: per-problem majority-vote accuracy at k = 8 from its 200 x 64 pool
+  (``specs/addition.tts``'s, read from the store or generated);
+- Qwen2.5-Math on MATH (``../shared/data``): per-problem single-sample accuracy over its 8
+  labelled samples (skipped when the file is absent).
+
+For each, the claim ``metric >= v`` with v at the population mean (true at the boundary)
+and at distances 0.02, 0.05, 0.10 below (true claim) and above (false claim). Reported: the
+rate of wrong early decisions (an early fail of a true claim, an early pass of a false one:
+what the confidence sequence bounds by 0.05) with its 95% Clopper-Pearson interval, how
+often the run stopped early either way, how often the item passed in the end (undecided
+runs end with the fixed gate, whose pass rate at the boundary is its size, about 0.05), and
+the mean share of problems used.
+
+Run: ``python bench/adaptive.py [--runs 1000] [--write]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import binomtest
+from tabulate import tabulate
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pytest_tts.gates.adaptive import check_adaptive_threshold  # noqa: E402
+from pytest_tts.gates.threshold import check_threshold  # noqa: E402
+from pytest_tts.run.adaptive import round_sizes  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "qwen_math_cot_100.jsonl"
+DATASET = 1000
+DISTANCES = (0.0, 0.02, 0.05, 0.10)
+
+
+def populations() -> dict[str, np.ndarray]:
+    """Per-problem values of each population (one value per problem, in [0, 1])."""
+    out: dict[str, np.ndarray] = {}
+    rng = np.random.default_rng(0)
+    out["synthetic Bernoulli(0.6)"] = (rng.random(100_000) < 0.6).astype(float)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from real_data import bundled_pool
+
+    from pytest_tts.estimate.curves import compute_curve
+    from pytest_tts.strategies.vote import majority_vote
+
+    pool = bundled_pool()
+    curve = compute_curve(majority_vote(), pool, [8])
+    out["bundled tiny-arith, majority@8"] = np.asarray(curve.per_problem[:, 0])
+    if SHARED.is_file():
+        records = [json.loads(line) for line in SHARED.read_text().splitlines() if line.strip()]
+        out["Qwen2.5-Math MATH, single sample"] = np.array(
+            [float(np.mean([bool(x) for x in r["score"]])) for r in records]
+        )
+    return out
+
+
+def run_once(values: np.ndarray, threshold: float, seed: int) -> tuple[bool, int, bool]:
+    """One adaptive run on a dataset resampled from ``values``: (passed, problems used,
+    decided before the end)."""
+    rng = np.random.default_rng(seed)
+    data = rng.choice(values, size=DATASET, replace=True)[:, None]
+    for used in round_sizes(DATASET):
+        if used == DATASET:
+            break
+        result = check_adaptive_threshold(
+            data[:used], [1], op=">=", value=threshold, confidence=0.95, problems_total=DATASET
+        )
+        if result.decided:
+            return result.passed, used, True
+    fixed = check_threshold(
+        data, [1], [1.0], op=">=", value=threshold, confidence=0.95, resamples=500, seed=seed
+    )
+    return bool(fixed.passed), DATASET, False
+
+
+def table(runs: int) -> str:
+    rows = []
+    for name, values in populations().items():
+        truth = float(values.mean())
+        for distance in DISTANCES:
+            sides = (
+                [("at the mean", 0.0)]
+                if distance == 0
+                else [("below", -distance), ("above", distance)]
+            )
+            for side, shift in sides:
+                threshold = truth + shift
+                claim_true = threshold <= truth
+                wrong = used = early_pass = early_fail = passes = 0
+                started = time.perf_counter()
+                for seed in range(runs):
+                    passed, n, stopped = run_once(values, threshold, seed)
+                    passes += passed
+                    used += n
+                    early_pass += stopped and passed
+                    early_fail += stopped and not passed
+                    # the anytime-valid guarantee: no early fail of a true claim (the
+                    # boundary included), no early pass of a false one
+                    wrong += stopped and passed != claim_true
+                ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
+                rows.append(
+                    [
+                        name,
+                        f"{truth:.3f}",
+                        f"{threshold:.3f} ({side}{'' if distance == 0 else f' by {distance:g}'})",
+                        "true" if claim_true else "false",
+                        f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                        f"{early_pass / runs:.3f} / {early_fail / runs:.3f}",
+                        f"{passes / runs:.3f}",
+                        f"{used / runs / DATASET:.3f}",
+                        f"{(time.perf_counter() - started) / runs * 1000:.1f}",
+                    ]
+                )
+    return tabulate(
+        rows,
+        headers=[
+            "population",
+            "mean",
+            "threshold v (claim: >= v)",
+            "claim",
+            "wrong early decisions (95% CI; <= 0.05)",
+            "early pass / early fail",
+            "passed in the end",
+            "share of problems used",
+            "ms per run",
+        ],
+        tablefmt="github",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    text = "\n".join(
+        [
+            "## Adaptive thresholds by simulation (`bench/adaptive.py`)",
+            "",
+            f"Machine: {platform.machine()}, {os.cpu_count()} cores, no GPU; date "
+            f"{dt.date.today().isoformat()}. {args.runs} runs per row, datasets of {DATASET} "
+            "problems resampled from each population, rounds of 32, 64, ... problems, "
+            "confidence 0.95; undecided runs end with the fixed gate on all 1,000.",
+            "",
+            table(args.runs),
+            "",
+        ]
+    )
+    print(text)
+    if args.write:
+        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:
+            fh.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
