@@ -13,7 +13,10 @@ sequence for their mean (:mod:`pytest_tts.estimate.confseq`) holds at every roun
 - A wrong decision has probability at most 1 - confidence on each side (a false pass when
   the claim is false, a false fail when it is true), whenever the run stops.
 - Undecided when the dataset is exhausted: the item is judged by the fixed gate on the whole
-  pool, exactly as without ``--tts-adaptive``.
+  pool, exactly as without ``--tts-adaptive``. The whole procedure (early decisions, then
+  the fixed gate) can err in either part, so its error rate is at most twice 1 - confidence
+  in the worst case, near the threshold; ``bench/adaptive.py`` measures 0.062-0.069 there
+  against the fixed gate's 0.05, and at most 0.012 wrong early decisions.
 """
 
 from __future__ import annotations
