@@ -52,6 +52,7 @@ class AdaptiveThresholdResult:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     best: int
+    budget_n: tuple[str, float] | None = None
     samples_generated: int = 0
     samples_fixed: int = 0
     trajectory: tuple[tuple[int, float, float], ...] = ()
@@ -119,4 +120,5 @@ def check_adaptive_threshold(
         lower=lower,
         upper=upper,
         best=best,
+        budget_n=budget_n,
     )

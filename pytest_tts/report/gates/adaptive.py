@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_tts.report.gates.text import GateText, fmt
+from pytest_tts.report.gates.text import GateText, budget_text, fmt
 
 
 def render_adaptive_threshold(r: Any) -> GateText:
     using = f" using {r.strategy}" if r.strategy else ""
-    claim = f"{r.metric} {r.op} {fmt(r.value)}{using}"
+    where = f" at {budget_text('n', *r.budget_n)}" if r.budget_n is not None else ""
+    claim = f"{r.metric} {r.op} {fmt(r.value)}{where}{using}"
     best = r.best
     side = "lower" if r.op in (">=", ">") else "upper"
     bound = float(r.lower[best] if side == "lower" else r.upper[best])
