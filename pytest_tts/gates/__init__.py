@@ -19,7 +19,7 @@ renders into words:
 
 from __future__ import annotations
 
-from pytest_tts.gates.adaptive import AdaptiveThresholdResult
+from pytest_tts.gates.adaptive import AdaptiveComparisonResult, AdaptiveThresholdResult
 from pytest_tts.gates.bins import PerDifficultyResult
 from pytest_tts.gates.compare import ComparisonResult
 from pytest_tts.gates.fit import FitThresholdResult
@@ -29,7 +29,8 @@ from pytest_tts.gates.threshold import ThresholdResult
 from pytest_tts.gates.verifier_bound import VerifierBoundResult
 
 GateResult = (
-    AdaptiveThresholdResult
+    AdaptiveComparisonResult
+    | AdaptiveThresholdResult
     | ThresholdResult
     | ComparisonResult
     | MonotoneResult
@@ -41,6 +42,7 @@ GateResult = (
 )
 
 __all__ = [
+    "AdaptiveComparisonResult",
     "AdaptiveThresholdResult",
     "BaselineRecorded",
     "ComparisonResult",

@@ -53,8 +53,6 @@ class AdaptiveThresholdResult:
     upper: NDArray[np.float64]
     best: int
     budget_n: tuple[str, float] | None = None
-    samples_generated: int = 0
-    samples_fixed: int = 0
     trajectory: tuple[tuple[int, float, float], ...] = ()
 
 
@@ -121,4 +119,102 @@ def check_adaptive_threshold(
         upper=upper,
         best=best,
         budget_n=budget_n,
+    )
+
+
+@dataclass(frozen=True)
+class AdaptiveComparisonResult:
+    """An adaptive matched-``n`` comparison after ``problems_seen`` problems: the CS of the
+    paired per-problem difference (left - right) at every compared k."""
+
+    passed: bool
+    decided: bool
+    left: str
+    right: str
+    op: str
+    confidence: float
+    problems_seen: int
+    problems_total: int
+    ks: NDArray[np.int64]
+    diffs: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    worst: int
+    trajectory: tuple[tuple[int, float, float], ...] = ()
+
+
+def check_adaptive_comparison(
+    left: ArrayLike,
+    right: ArrayLike,
+    ks: ArrayLike,
+    *,
+    op: str,
+    confidence: float,
+    at: tuple[float, float] | None = None,
+    problems_total: int,
+    left_label: str = "left",
+    right_label: str = "right",
+) -> AdaptiveComparisonResult:
+    """Is ``left OP right`` at every k (in ``at``, a range of n) decided by the problems seen?
+
+    Both curves come from the same problems in the same order (float[t, K] each). The claim
+    must hold at every compared k, as in the fixed comparison: it is decided *passed* when
+    the one-sided CS of the difference clears zero at every k (an intersection-union test:
+    alpha each), *failed* when it is on the wrong side at some k (a union bound: alpha / m
+    each), undecided otherwise.
+    """
+    a = np.asarray(left, dtype=np.float64)
+    b = np.asarray(right, dtype=np.float64)
+    k = np.asarray(ks, dtype=np.int64)
+    op = norm_op(op)
+    if op not in ADAPTIVE_OPS:
+        msg = f"an adaptive comparison compares with {', '.join(ADAPTIVE_OPS)}, not {op!r}"
+        raise EstimationError(msg)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != k.size or a.shape[0] == 0:
+        msg = f"both curves must be t x {k.size} on the same problems, got {a.shape}, {b.shape}"
+        raise EstimationError(msg)
+    within = np.ones(k.size, dtype=bool) if at is None else (k >= at[0]) & (k <= at[1])
+    if not within.any():
+        msg = f"no budget point of k = {k.tolist()} lies in [{at[0]:g}, {at[1]:g}]"  # type: ignore[index]
+        raise EstimationError(msg)
+    points = np.flatnonzero(within)
+    alpha = 1.0 - confidence
+    lower = np.empty(points.size)
+    upper = np.empty(points.size)
+    # each point: the side that passes at alpha (intersection-union), the side that fails
+    # at alpha / m (union bound)
+    pass_side = np.empty(points.size)
+    fail_side = np.empty(points.size)
+    greater = op in (">=", ">")
+    for i, j in enumerate(points):
+        d = np.clip(a[:, j] - b[:, j], -1.0, 1.0)
+        at_alpha = confidence_sequence(d, alpha, lo=-1.0, hi=1.0)
+        at_split = confidence_sequence(d, alpha / points.size, lo=-1.0, hi=1.0)
+        lower[i], upper[i] = at_alpha.lower[-1], at_alpha.upper[-1]
+        pass_side[i] = at_alpha.lower[-1] if greater else at_alpha.upper[-1]
+        fail_side[i] = at_split.upper[-1] if greater else at_split.lower[-1]
+    diffs = (a[:, points] - b[:, points]).mean(axis=0)
+    if op == ">":
+        passed, failed = bool(np.all(pass_side > 0)), bool(np.any(fail_side <= 0))
+    elif op == ">=":
+        passed, failed = bool(np.all(pass_side >= 0)), bool(np.any(fail_side < 0))
+    elif op == "<":
+        passed, failed = bool(np.all(pass_side < 0)), bool(np.any(fail_side >= 0))
+    else:
+        passed, failed = bool(np.all(pass_side <= 0)), bool(np.any(fail_side > 0))
+    worst = int(np.argmin(pass_side) if greater else np.argmax(pass_side))
+    return AdaptiveComparisonResult(
+        passed=passed,
+        decided=passed or failed,
+        left=left_label,
+        right=right_label,
+        op=op,
+        confidence=confidence,
+        problems_seen=int(a.shape[0]),
+        problems_total=int(problems_total),
+        ks=k[points],
+        diffs=diffs,
+        lower=lower,
+        upper=upper,
+        worst=worst,
     )

@@ -7,12 +7,15 @@ items were all decided early holds only the problems it used (``pool.problems``)
 
 A pool is adaptive when every item that reads it has an anytime-valid gate: a threshold
 ``with confidence c`` on a selection strategy, at ``n`` or without a budget (not ``by fit``,
-not ``per difficulty``). Its problems are taken in a seeded random order (the pool's seed
-and label) in rounds of 32, 64, 128, ... problems; after each round the items still open
-are asked again (:func:`pytest_tts.gates.adaptive.check_adaptive_threshold`); the pool
-stops once all are decided, else when the dataset is exhausted, and the items still open
-are judged by the fixed gate on the whole pool. Every other pool (an item without a
-confidence level has no error rate to keep; comparisons, monotonicity, verifier bounds and
+not ``per difficulty``), or a comparison of two strategies of the pool ``at matched n ...
+with confidence c`` whose costs are their k (not ``single``, which costs one sample at every
+k: such a comparison interpolates costs and keeps its pool to the end). Its problems are
+taken in a seeded random order (the pool's seed and label) in rounds of 32, 64, 128, ...
+problems; after each round the items still open are asked again
+(:mod:`pytest_tts.gates.adaptive`); the pool stops once all are decided, else when the
+dataset is exhausted, and the items still open are judged by the fixed gate on the whole
+pool. Every other pool (an item without a confidence level has no error rate to keep;
+comparisons at matched tokens or FLOPs or across models, monotonicity, verifier bounds and
 regressions have no adaptive gate yet) is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
@@ -28,17 +31,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pytest_tts.spec import Expectation, Threshold
+from pytest_tts.errors import EstimationError
+from pytest_tts.spec import Comparison, Expectation, Threshold
 
 if TYPE_CHECKING:
-    from pytest_tts.gates.adaptive import AdaptiveThresholdResult
+    from pytest_tts.gates.adaptive import AdaptiveComparisonResult, AdaptiveThresholdResult
     from pytest_tts.run.plan import PoolState
-    from pytest_tts.spec import SpecDef
+    from pytest_tts.spec import Measure, SpecDef
 
 FIRST_ROUND = 32
 GROWTH = 2
 
 ItemKey = tuple[str, str, str, str]  # (spec file, spec name, model, expectation id)
+CurveOf = Callable[["PoolState", "Measure", list[int]], Any]
 
 
 def item_key(spec: SpecDef, expectation: Expectation) -> ItemKey:
@@ -48,6 +53,16 @@ def item_key(spec: SpecDef, expectation: Expectation) -> ItemKey:
 def not_adaptive(expectation: Expectation) -> str:
     """Why ``expectation`` has no anytime-valid gate (empty when it has one)."""
     check = expectation.check
+    if isinstance(check, Comparison):
+        if check.confidence is None:
+            return "no confidence level (no error rate to keep): it reads the whole pool"
+        if check.unit != "n":
+            return f"a comparison at matched {check.unit} reads the whole pool"
+        if check.left.model.name != check.right.model.name:
+            return "a comparison of two models reads both pools whole"
+        if check.op == "=":
+            return "'=' cannot be decided early"
+        return ""
     if not isinstance(check, Threshold):
         return f"{type(check).__name__.lower()} expectations have no adaptive gate"
     if check.confidence is None:
@@ -87,7 +102,9 @@ class AdaptivePool:
     problems: list[Any]
     order: list[int]
     items: list[tuple[SpecDef, Expectation]]
-    decided: dict[ItemKey, AdaptiveThresholdResult] = field(default_factory=dict)
+    decided: dict[ItemKey, AdaptiveThresholdResult | AdaptiveComparisonResult] = field(
+        default_factory=dict
+    )
     trajectories: dict[ItemKey, list[tuple[int, float, float]]] = field(default_factory=dict)
     used: int = 0
 
@@ -100,7 +117,9 @@ class AdaptivePool:
 class AdaptiveReport:
     """What adaptive mode did: decisions per item, and samples used against a fixed run."""
 
-    decisions: dict[ItemKey, AdaptiveThresholdResult] = field(default_factory=dict)
+    decisions: dict[ItemKey, AdaptiveThresholdResult | AdaptiveComparisonResult] = field(
+        default_factory=dict
+    )
     # pool label -> problems_used, problems, samples_used, samples_fixed
     pools: dict[str, dict[str, int]] = field(default_factory=dict)
     whole: dict[str, str] = field(default_factory=dict)  # pool label -> why it read it all
@@ -121,19 +140,18 @@ def fill_adaptively(
     *,
     fill: Callable[[Sequence[PoolState]], None],
     verify: Callable[[Sequence[PoolState]], None],
-    curve: Callable[[PoolState, Expectation], Any],
+    curve: CurveOf,
 ) -> AdaptiveReport:
     """Fill and verify ``pools`` round by round (see the module docstring); ``fill`` and
-    ``verify`` run the stages on a list of pools, ``curve`` gives the curve an item reads
-    on its pool as it is now."""
-    from pytest_tts.gates.adaptive import check_adaptive_threshold
+    ``verify`` run the stages on a list of pools, ``curve(pool, measure, extra_ks)`` gives
+    a measure's curve on the pool as it is now."""
     from pytest_tts.run.plan import models_of, pool_key
 
     report = AdaptiveReport()
     by_pool: dict[Any, list[tuple[SpecDef, Expectation]]] = {}
     for spec, expectation in items:
-        for model in models_of(spec, expectation):
-            by_pool.setdefault(pool_key(spec, model), []).append((spec, expectation))
+        for key in dict.fromkeys(pool_key(spec, m) for m in models_of(spec, expectation)):
+            by_pool.setdefault(key, []).append((spec, expectation))
     whole: list[PoolState] = []
     adaptive: list[AdaptivePool] = []
     keys = {id(p): k for k, p in _keyed(pools)}
@@ -174,40 +192,67 @@ def fill_adaptively(
                 key = item_key(spec, expectation)
                 if key in state.decided:
                     continue
-                check = expectation.check
-                assert isinstance(check, Threshold)
-                found = curve(state.pool, expectation)
-                budget = check.budget
-                result = check_adaptive_threshold(
-                    found.per_problem,
-                    found.ks,
-                    op=check.op,
-                    value=check.value,
-                    confidence=float(check.confidence or 0.95),
-                    budget_n=None if budget is None else (budget.op, budget.value),
-                    problems_total=len(state.problems),
-                    metric=check.measure.metric,
-                    strategy=found.strategy,
-                )
+                result = _decide(state, expectation, curve)
+                if result is None:
+                    continue  # no adaptive gate after all: judged on the whole pool
+                at = result.best if hasattr(result, "best") else result.worst
                 path = state.trajectories.setdefault(key, [])
-                path.append(
-                    (state.used, float(result.lower[result.best]), float(result.upper[result.best]))
-                )
+                path.append((state.used, float(result.lower[at]), float(result.upper[at])))
                 if result.decided and not last:
                     state.decided[key] = dataclasses.replace(result, trajectory=tuple(path))
         round_no += 1
     for state in adaptive:
         report.count(state.pool, state.used, len(state.problems))
-        for key, result in state.decided.items():
-            report.decisions[key] = dataclasses.replace(
-                result,
-                samples_generated=state.pool.generated,
-                samples_fixed=len(state.problems) * state.pool.spec.sampling.n,
-            )
+        report.decisions.update(state.decided)
     for pool in whole:
         if pool.arrays is not None:
             report.count(pool, len(pool.problems), len(pool.problems))
     return report
+
+
+def _decide(state: AdaptivePool, expectation: Expectation, curve: CurveOf) -> Any:
+    """The adaptive gate of ``expectation`` on the pool's problems so far."""
+    from pytest_tts.gates.adaptive import check_adaptive_comparison, check_adaptive_threshold
+
+    check = expectation.check
+    total = len(state.problems)
+    if isinstance(check, Comparison):
+        left = curve(state.pool, check.left, [])
+        right = curve(state.pool, check.right, [])
+        ks = [int(k) for k in left.ks]
+        if ks != [int(k) for k in right.ks]:
+            msg = f"the curves of {left.strategy} and {right.strategy} have different budgets"
+            raise EstimationError(msg)
+        for side in (left, right):
+            if not np.allclose(side.cost_samples, side.ks):
+                # a strategy whose cost is not its k (``single`` costs one sample at every k):
+                # matched n interpolates costs, which the fixed gate does on the whole pool
+                return None
+        return check_adaptive_comparison(
+            left.per_problem,
+            right.per_problem,
+            ks,
+            op=check.op,
+            confidence=float(check.confidence or 0.95),
+            at=check.range,
+            problems_total=total,
+            left_label=f"{check.left.metric} using {left.strategy}",
+            right_label=f"{check.right.metric} using {right.strategy}",
+        )
+    assert isinstance(check, Threshold)
+    budget = check.budget
+    found = curve(state.pool, check.measure, [int(budget.value)] if budget is not None else [])
+    return check_adaptive_threshold(
+        found.per_problem,
+        found.ks,
+        op=check.op,
+        value=check.value,
+        confidence=float(check.confidence or 0.95),
+        budget_n=None if budget is None else (budget.op, budget.value),
+        problems_total=total,
+        metric=check.measure.metric,
+        strategy=found.strategy,
+    )
 
 
 def _keyed(pools: Sequence[PoolState]) -> list[tuple[Any, PoolState]]:

@@ -25,7 +25,6 @@ from pytest_tts.run.instances import CountFlops, Instances
 from pytest_tts.run.plan import PoolKey, PoolState, load_problems, plan_pool, plan_pools, pool_key
 from pytest_tts.run.results import Judged, build_results
 from pytest_tts.run.settings import Callbacks, Settings
-from pytest_tts.spec import Threshold
 
 if TYPE_CHECKING:
     from pytest_tts.estimate.curves import Curve
@@ -95,14 +94,11 @@ class Engine:
         from pytest_tts.run.adaptive import fill_adaptively
         from pytest_tts.run.curves import pool_curve
 
-        def curve(pool: PoolState, expectation: Expectation) -> Curve:
-            check = expectation.check
-            assert isinstance(check, Threshold)
-            budget = check.budget
+        def curve(pool: PoolState, measure: Measure, extra_ks: list[int]) -> Curve:
             return pool_curve(
                 pool,
-                check.measure.strategy,
-                [int(budget.value)] if budget is not None else [],
+                measure.strategy,
+                extra_ks,
                 store=store,
                 instances=self.instances,
                 offline=self.settings.offline,

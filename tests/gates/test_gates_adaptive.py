@@ -85,3 +85,50 @@ def test_bad_input() -> None:
             budget_n=("=", 4),
             problems_total=8,
         )
+
+
+def test_comparisons_need_every_point_to_pass_and_one_to_fail() -> None:
+    from pytest_tts.gates.adaptive import check_adaptive_comparison
+
+    rng = np.random.default_rng(4)
+    better = (rng.random((300, 3)) < [0.8, 0.85, 0.9]).astype(float)
+    worse = (rng.random((300, 3)) < [0.5, 0.5, 0.5]).astype(float)
+    ks = [1, 2, 4]
+    win = check_adaptive_comparison(better, worse, ks, op=">", confidence=0.95, problems_total=1000)
+    assert (win.decided, win.passed) == (True, True)
+    lose = check_adaptive_comparison(
+        worse, better, ks, op=">=", confidence=0.95, problems_total=1000
+    )
+    assert (lose.decided, lose.passed) == (True, False)
+    # equal curves: nothing to decide either way
+    same = check_adaptive_comparison(
+        worse, worse.copy(), ks, op=">", confidence=0.95, problems_total=1000
+    )
+    assert not same.passed
+    in_range = check_adaptive_comparison(
+        better, worse, ks, op=">", confidence=0.95, at=(2, 4), problems_total=1000
+    )
+    assert list(in_range.ks) == [2, 4]
+    text = render_gate(win)
+    assert "at matched n: decided after 300 of 1,000 problems" in text.headline
+    assert "intersection-union" in text.method
+
+
+def test_a_true_comparison_is_rarely_failed_early() -> None:
+    """The claim holds by a hair at one point: early fails stay under alpha."""
+    from pytest_tts.gates.adaptive import check_adaptive_comparison
+
+    rng = np.random.default_rng(8)
+    wrong = 0
+    runs = 200
+    for _ in range(runs):
+        left = (rng.random((512, 2)) < [0.6, 0.9]).astype(float)
+        right = (rng.random((512, 2)) < [0.6, 0.5]).astype(float)
+        for used in (32, 64, 128, 256):
+            r = check_adaptive_comparison(
+                left[:used], right[:used], [1, 2], op=">=", confidence=0.95, problems_total=512
+            )
+            if r.decided:
+                wrong += not r.passed
+                break
+    assert wrong / runs <= 0.05

@@ -35,6 +35,20 @@ spec "far from both thresholds" {{
 }}
 {extra}"""
 
+COMPARISON = """
+spec "strategies compared" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 2
+    oracle exact
+
+    expect accuracy using majority_vote > accuracy using pass_hat_k at matched n in [4, 8]
+        with confidence 0.95
+    expect accuracy using pass_hat_k >= accuracy using majority_vote at matched n in [2, 8]
+        with confidence 0.95
+}
+"""
+
 REGRESSION = """
 spec "with a regression" {
     model replayed
@@ -147,3 +161,29 @@ def test_two_workers_decide_each_item_once(pytester: pytest.Pytester) -> None:
     (counts,) = data["adaptive"].values()
     assert counts["samples_used"] < counts["samples_fixed"]
     result.stdout.fnmatch_lines(["pytest-tts adaptive: 1 of 1 pool stopped early; *"])
+
+
+def test_comparisons_at_matched_n_are_decided_early(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=COMPARISON)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    compared = next(s for s in results.specs if s.name == "strategies compared")
+    outcomes = [e.outcome for e in compared.expectations]
+    assert outcomes == ["passed", "failed"]  # voting beats all-of-k, not the other way
+    for e in compared.expectations:
+        assert "at matched n: decided after" in e.headline
+    counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
+    assert counts["samples_used"] < counts["samples_fixed"]
+    fixed = run_specs([spec], Settings(rootdir=tmp_path))
+    again = next(s for s in fixed.specs if s.name == "strategies compared")
+    assert [e.outcome for e in again.expectations] == outcomes
+
+
+def test_a_comparison_with_a_one_sample_strategy_keeps_its_pool_whole(tmp_path: Path) -> None:
+    extra = COMPARISON.replace("using pass_hat_k at matched n in [4, 8]", "at matched n")
+    spec = _project(tmp_path, extra=extra)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    compared = next(s for s in results.specs if s.name == "strategies compared")
+    first = compared.expectations[0]
+    assert "anytime-valid" not in first.headline  # the fixed gate, on all 200 problems
+    counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
+    assert counts["samples_used"] == counts["samples_fixed"]

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pytest_tts.report.gates.adaptive import render_adaptive_threshold
+from pytest_tts.report.gates.adaptive import (
+    render_adaptive_comparison,
+    render_adaptive_threshold,
+)
 from pytest_tts.report.gates.bins import render_per_difficulty
 from pytest_tts.report.gates.compare import render_comparison
 from pytest_tts.report.gates.fit import render_fit_threshold
@@ -34,6 +37,7 @@ RENDERERS: dict[str, Callable[[Any], GateText]] = {
     "BaselineRecorded": render_baseline_recorded,
     "FitThresholdResult": render_fit_threshold,
     "AdaptiveThresholdResult": render_adaptive_threshold,
+    "AdaptiveComparisonResult": render_adaptive_comparison,
     "PerDifficultyResult": lambda r: render_per_difficulty(r, render_gate),
 }
 

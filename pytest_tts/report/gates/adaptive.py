@@ -57,9 +57,58 @@ def render_adaptive_threshold(r: Any) -> GateText:
             "adaptive": True,
             "decided_after": r.problems_seen,
             "problems_total": r.problems_total,
-            "samples_fixed": r.samples_fixed,
             "trajectory": [list(t) for t in r.trajectory],
             "threshold": r.value,
+            "op": r.op,
+        },
+    )
+
+
+def render_adaptive_comparison(r: Any) -> GateText:
+    claim = f"{r.left} {r.op} {r.right} at matched n"
+    seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
+    verdict = "passes" if r.passed else "fails"
+    worst = r.worst
+    how = (
+        f"decided after {seen}, anytime-valid at {r.confidence:g}: {verdict}"
+        if r.decided
+        else f"undecided after {seen}"
+    )
+    detail = (
+        f"difference {fmt(float(r.diffs[worst]))} at k = {int(r.ks[worst])}, "
+        f"CS [{fmt(float(r.lower[worst]))}, {fmt(float(r.upper[worst]))}]"
+    )
+    rows = [
+        {
+            "k": int(k),
+            "difference": float(d),
+            "lower CS": float(lo),
+            "upper CS": float(hi),
+            "closest": "<-" if j == worst else "",
+        }
+        for j, (k, d, lo, hi) in enumerate(zip(r.ks, r.diffs, r.lower, r.upper, strict=True))
+    ]
+    return GateText(
+        passed=r.passed,
+        kind="comparison",
+        headline=f"{claim}: {how} ({detail})",
+        rows=rows,
+        confidence=r.confidence,
+        method=(
+            "predictable plug-in empirical-Bernstein confidence sequence of the paired "
+            "per-problem difference in [-1, 1], problems in a seeded random order (Waudby-Smith "
+            "& Ramdas 2024); passing needs every k (intersection-union), failing one k (union "
+            f"bound over {len(r.ks)})"
+        ),
+        error_rate=(
+            f"a wrong decision (passing a false claim, or failing a true one) has probability "
+            f"at most {1 - r.confidence:.3g}, whenever the run stops"
+        ),
+        data={
+            "adaptive": True,
+            "decided_after": r.problems_seen,
+            "problems_total": r.problems_total,
+            "trajectory": [list(t) for t in r.trajectory],
             "op": r.op,
         },
     )
