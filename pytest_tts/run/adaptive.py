@@ -150,8 +150,8 @@ def fill_adaptively(
     report = AdaptiveReport()
     by_pool: dict[Any, list[tuple[SpecDef, Expectation]]] = {}
     for spec, expectation in items:
-        for key in dict.fromkeys(pool_key(spec, m) for m in models_of(spec, expectation)):
-            by_pool.setdefault(key, []).append((spec, expectation))
+        for pkey in dict.fromkeys(pool_key(spec, m) for m in models_of(spec, expectation)):
+            by_pool.setdefault(pkey, []).append((spec, expectation))
     whole: list[PoolState] = []
     adaptive: list[AdaptivePool] = []
     keys = {id(p): k for k, p in _keyed(pools)}
