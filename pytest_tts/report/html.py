@@ -169,6 +169,35 @@ def plot_png(spec: SpecResult, unit: str) -> bytes:
     return buf.getvalue()
 
 
+def trajectory_png(e: ExpectationResult) -> bytes | None:
+    """For an item decided by ``--tts-adaptive``: its confidence sequence (lower and upper
+    bound of the point that decided it) against the problems seen, with the threshold; None
+    for any other item."""
+    points = e.properties.get("trajectory") if e.properties.get("adaptive") else None
+    if not points:
+        return None
+    from matplotlib.figure import Figure
+
+    seen = [p[0] for p in points]
+    fig = Figure(figsize=(4.2, 2.4))
+    ax = fig.add_subplot()
+    ax.fill_between(seen, [p[1] for p in points], [p[2] for p in points], alpha=0.25)
+    ax.plot(seen, [p[1] for p in points], marker="o", label="lower CS")
+    ax.plot(seen, [p[2] for p in points], marker="o", label="upper CS")
+    threshold = e.properties.get("threshold")
+    if threshold is not None:
+        ax.axhline(float(threshold), color="black", linestyle="--", linewidth=1, label="threshold")
+    elif e.kind == "comparison":
+        ax.axhline(0.0, color="black", linestyle="--", linewidth=1, label="no difference")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("problems seen")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
 # -- HTML ----------------------------------------------------------------------------------
 
 _CSS = """
@@ -281,6 +310,13 @@ def _expectation_row(spec: SpecResult, label: str, e: ExpectationResult) -> str:
         finding += f'<div class="detail">{escape(e.detail)}</div>'
     if e.method:
         finding += f'<div class="method">{escape(e.method)}</div>'
+    trajectory = trajectory_png(e)
+    if trajectory is not None:
+        data = base64.b64encode(trajectory).decode("ascii")
+        finding += (
+            f'<img class="tts-trajectory" alt="{escape(e.id)}: confidence sequence against '
+            f'problems seen" src="data:image/png;base64,{data}">'
+        )
     if e.table:
         is_open = " open" if e.outcome == "failed" else ""
         finding += (

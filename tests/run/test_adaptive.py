@@ -83,7 +83,10 @@ def test_decides_far_gates_early_with_the_fixed_verdicts(tmp_path: Path) -> None
     spec = _project(adaptive_dir)
     _project(fixed_dir)
 
-    adaptive = run_specs([spec], Settings(rootdir=adaptive_dir, adaptive=True))
+    report = adaptive_dir / "report.html"
+    adaptive = run_specs([spec], Settings(rootdir=adaptive_dir, adaptive=True, report=report))
+    # the report draws each decided item's confidence sequence against problems seen
+    assert report.read_text().count('class="tts-trajectory"') == 2
     fixed = run_specs([fixed_dir / "adaptive.tts"], Settings(rootdir=fixed_dir))
     assert (
         _outcomes(adaptive)
