@@ -19,7 +19,11 @@ renders into words:
 
 from __future__ import annotations
 
-from pytest_tts.gates.adaptive import AdaptiveComparisonResult, AdaptiveThresholdResult
+from pytest_tts.gates.adaptive import (
+    AdaptiveComparisonResult,
+    AdaptiveRateResult,
+    AdaptiveThresholdResult,
+)
 from pytest_tts.gates.bins import PerDifficultyResult
 from pytest_tts.gates.compare import ComparisonResult
 from pytest_tts.gates.fit import FitThresholdResult
@@ -30,6 +34,7 @@ from pytest_tts.gates.verifier_bound import VerifierBoundResult
 
 GateResult = (
     AdaptiveComparisonResult
+    | AdaptiveRateResult
     | AdaptiveThresholdResult
     | ThresholdResult
     | ComparisonResult
@@ -43,6 +48,7 @@ GateResult = (
 
 __all__ = [
     "AdaptiveComparisonResult",
+    "AdaptiveRateResult",
     "AdaptiveThresholdResult",
     "BaselineRecorded",
     "ComparisonResult",

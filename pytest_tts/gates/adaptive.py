@@ -218,3 +218,79 @@ def check_adaptive_comparison(
         upper=upper,
         worst=worst,
     )
+
+
+@dataclass(frozen=True)
+class AdaptiveRateResult:
+    """An adaptive verifier-rate bound after ``problems_seen`` problems.
+
+    The rate is a ratio over samples, FPR = E[X] / E[Y] with X a problem's false positives
+    and Y its oracle-rejected samples (FNR likewise). ``rate <= b`` holds exactly when the
+    per-problem Z = X - b Y has mean <= 0, and Z is bounded (in [-b N, (1 - b) N] for N
+    samples per problem), so a confidence sequence for E[Z] decides the claim at any round.
+    """
+
+    passed: bool
+    decided: bool
+    metric: str
+    verifier_name: str
+    op: str
+    value: float
+    confidence: float
+    problems_seen: int
+    problems_total: int
+    errors: int
+    trials: int
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    best: int = 0
+    trajectory: tuple[tuple[int, float, float], ...] = ()
+
+
+def check_adaptive_rate(
+    errors: ArrayLike,
+    trials: ArrayLike,
+    samples: int,
+    *,
+    op: str,
+    value: float,
+    confidence: float,
+    problems_total: int,
+    metric: str = "false_positive_rate",
+    verifier_name: str = "",
+) -> AdaptiveRateResult:
+    """Is ``metric OP value`` decided, from per-problem error and trial counts (int[t], in
+    the order problems were drawn, each out of ``samples`` samples)?"""
+    x = np.asarray(errors, dtype=np.float64)
+    y = np.asarray(trials, dtype=np.float64)
+    op = norm_op(op)
+    if op not in ADAPTIVE_OPS:
+        msg = f"an adaptive rate bound compares with {', '.join(ADAPTIVE_OPS)}, not {op!r}"
+        raise EstimationError(msg)
+    if x.shape != y.shape or x.ndim != 1 or x.size == 0 or np.any(x > y):
+        msg = f"errors and trials must be 1-d counts with errors <= trials, got {x.shape}"
+        raise EstimationError(msg)
+    z = x - value * y
+    bounds = confidence_sequence(z, 1.0 - confidence, lo=-value * samples, hi=(1 - value) * samples)
+    lower, upper = float(bounds.lower[-1]), float(bounds.upper[-1])
+    if op in ("<=", "<"):
+        passed = upper <= 0 if op == "<=" else upper < 0
+        failed = lower > 0 if op == "<=" else lower >= 0
+    else:
+        passed = lower >= 0 if op == ">=" else lower > 0
+        failed = upper < 0 if op == ">=" else upper <= 0
+    return AdaptiveRateResult(
+        passed=bool(passed),
+        decided=bool(passed or failed),
+        metric=metric,
+        verifier_name=verifier_name,
+        op=op,
+        value=float(value),
+        confidence=confidence,
+        problems_seen=int(x.size),
+        problems_total=int(problems_total),
+        errors=int(x.sum()),
+        trials=int(y.sum()),
+        lower=np.array([lower]),
+        upper=np.array([upper]),
+    )

@@ -9,14 +9,15 @@ A pool is adaptive when every item that reads it has an anytime-valid gate: a th
 ``with confidence c`` on a selection strategy, at ``n`` or without a budget (not ``by fit``,
 not ``per difficulty``), or a comparison of two strategies of the pool ``at matched n ...
 with confidence c`` whose costs are their k (not ``single``, which costs one sample at every
-k: such a comparison interpolates costs and keeps its pool to the end). Its problems are
+k: such a comparison interpolates costs and keeps its pool to the end), or a verifier's
+false-positive or false-negative rate bound. Its problems are
 taken in a seeded random order (the pool's seed and label) in rounds of 32, 64, 128, ...
 problems; after each round the items still open are asked again
 (:mod:`pytest_tts.gates.adaptive`); the pool stops once all are decided, else when the
 dataset is exhausted, and the items still open are judged by the fixed gate on the whole
 pool. Every other pool (an item without a confidence level has no error rate to keep;
-comparisons at matched tokens or FLOPs or across models, monotonicity, verifier bounds and
-regressions have no adaptive gate yet) is filled whole, as without ``--tts-adaptive``.
+comparisons at matched tokens or FLOPs or across models, monotonicity and regressions have
+no adaptive gate yet) is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
 """
@@ -32,10 +33,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.spec import Comparison, Expectation, Threshold
+from pytest_tts.spec import Comparison, Expectation, Threshold, VerifierBound
 
 if TYPE_CHECKING:
-    from pytest_tts.gates.adaptive import AdaptiveComparisonResult, AdaptiveThresholdResult
     from pytest_tts.run.plan import PoolState
     from pytest_tts.spec import Measure, SpecDef
 
@@ -44,6 +44,8 @@ GROWTH = 2
 
 ItemKey = tuple[str, str, str, str]  # (spec file, spec name, model, expectation id)
 CurveOf = Callable[["PoolState", "Measure", list[int]], Any]
+# an early decision: AdaptiveThresholdResult, AdaptiveComparisonResult or AdaptiveRateResult
+Decision = Any
 
 
 def item_key(spec: SpecDef, expectation: Expectation) -> ItemKey:
@@ -63,6 +65,8 @@ def not_adaptive(expectation: Expectation) -> str:
         if check.op == "=":
             return "'=' cannot be decided early"
         return ""
+    if isinstance(check, VerifierBound):
+        return "" if check.op != "=" else "'=' cannot be decided early"
     if not isinstance(check, Threshold):
         return f"{type(check).__name__.lower()} expectations have no adaptive gate"
     if check.confidence is None:
@@ -102,9 +106,7 @@ class AdaptivePool:
     problems: list[Any]
     order: list[int]
     items: list[tuple[SpecDef, Expectation]]
-    decided: dict[ItemKey, AdaptiveThresholdResult | AdaptiveComparisonResult] = field(
-        default_factory=dict
-    )
+    decided: dict[ItemKey, Decision] = field(default_factory=dict)
     trajectories: dict[ItemKey, list[tuple[int, float, float]]] = field(default_factory=dict)
     used: int = 0
 
@@ -117,9 +119,7 @@ class AdaptivePool:
 class AdaptiveReport:
     """What adaptive mode did: decisions per item, and samples used against a fixed run."""
 
-    decisions: dict[ItemKey, AdaptiveThresholdResult | AdaptiveComparisonResult] = field(
-        default_factory=dict
-    )
+    decisions: dict[ItemKey, Decision] = field(default_factory=dict)
     # pool label -> problems_used, problems, samples_used, samples_fixed
     pools: dict[str, dict[str, int]] = field(default_factory=dict)
     whole: dict[str, str] = field(default_factory=dict)  # pool label -> why it read it all
@@ -212,10 +212,34 @@ def fill_adaptively(
 
 def _decide(state: AdaptivePool, expectation: Expectation, curve: CurveOf) -> Any:
     """The adaptive gate of ``expectation`` on the pool's problems so far."""
-    from pytest_tts.gates.adaptive import check_adaptive_comparison, check_adaptive_threshold
+    from pytest_tts.gates.adaptive import (
+        check_adaptive_comparison,
+        check_adaptive_rate,
+        check_adaptive_threshold,
+    )
 
     check = expectation.check
     total = len(state.problems)
+    if isinstance(check, VerifierBound):
+        arrays = state.pool.arrays
+        assert arrays is not None
+        correct = np.asarray(arrays.correct)
+        accepts = np.asarray(arrays.accepts(check.verifier.name))
+        if check.metric == "false_positive_rate":
+            errors, trials = (accepts & ~correct).sum(axis=1), (~correct).sum(axis=1)
+        else:
+            errors, trials = (~accepts & correct).sum(axis=1), correct.sum(axis=1)
+        return check_adaptive_rate(
+            errors,
+            trials,
+            arrays.n_samples,
+            op=check.op,
+            value=check.value,
+            confidence=check.confidence,
+            problems_total=total,
+            metric=check.metric,
+            verifier_name=check.verifier.name,
+        )
     if isinstance(check, Comparison):
         left = curve(state.pool, check.left, [])
         right = curve(state.pool, check.right, [])

@@ -132,3 +132,48 @@ def test_a_true_comparison_is_rarely_failed_early() -> None:
                 wrong += not r.passed
                 break
     assert wrong / runs <= 0.05
+
+
+def test_rate_bounds_decide_from_error_and_trial_counts() -> None:
+    from pytest_tts.gates.adaptive import check_adaptive_rate
+
+    rng = np.random.default_rng(2)
+    n = 8
+    wrong = rng.integers(0, n + 1, 400)  # oracle-rejected samples per problem
+    low_fp = rng.binomial(wrong, 0.05)  # the verifier accepts 5% of them
+    ok = check_adaptive_rate(
+        low_fp, wrong, n, op="<=", value=0.2, confidence=0.95, problems_total=400
+    )
+    assert (ok.decided, ok.passed) == (True, True)
+    high_fp = rng.binomial(wrong, 0.5)
+    bad = check_adaptive_rate(
+        high_fp, wrong, n, op="<=", value=0.2, confidence=0.95, problems_total=400
+    )
+    assert (bad.decided, bad.passed) == (True, False)
+    assert "false_positive_rate() <= 0.2: decided after 400" in render_gate(bad).headline
+
+
+def test_a_rate_exactly_at_its_bound_is_rarely_decided_wrongly() -> None:
+    """FPR exactly 0.2 (the claim '<= 0.2' is true): early fails stay under alpha."""
+    from pytest_tts.gates.adaptive import check_adaptive_rate
+
+    rng = np.random.default_rng(6)
+    wrong_decisions = 0
+    runs = 300
+    for _ in range(runs):
+        trials = rng.integers(0, 9, 512)
+        errors = rng.binomial(trials, 0.2)
+        for used in (32, 64, 128, 256):
+            r = check_adaptive_rate(
+                errors[:used],
+                trials[:used],
+                8,
+                op="<=",
+                value=0.2,
+                confidence=0.95,
+                problems_total=512,
+            )
+            if r.decided:
+                wrong_decisions += not r.passed
+                break
+    assert wrong_decisions / runs <= 0.05

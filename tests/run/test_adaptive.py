@@ -49,6 +49,20 @@ spec "strategies compared" {
 }
 """
 
+RATES = """
+verifier units = last_digit()
+
+spec "a verifier under test" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 3
+    oracle exact
+
+    expect false_positive_rate(units) <= 0.5 with confidence 0.95
+    expect false_negative_rate(units) <= 0.1 with confidence 0.95
+}
+"""
+
 REGRESSION = """
 spec "with a regression" {
     model replayed
@@ -190,3 +204,16 @@ def test_a_comparison_with_a_one_sample_strategy_keeps_its_pool_whole(tmp_path: 
     assert "anytime-valid" not in first.headline  # the fixed gate, on all 200 problems
     counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
     assert counts["samples_used"] == counts["samples_fixed"]
+
+
+def test_verifier_rate_bounds_are_decided_early(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=RATES)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    rated = next(s for s in results.specs if s.name == "a verifier under test")
+    # the made-up wrong answers are the sum plus one: last_digit rejects every one (FPR 0)
+    # and accepts every right one (FNR 0)
+    assert [e.outcome for e in rated.expectations] == ["passed", "passed"]
+    for e in rated.expectations:
+        assert "anytime-valid at 0.95" in e.headline
+    counts = next(v for k, v in results.adaptive.items() if "verifier under test" in k)
+    assert counts["samples_used"] < counts["samples_fixed"]

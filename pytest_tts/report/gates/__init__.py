@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_tts.report.gates.adaptive import (
     render_adaptive_comparison,
+    render_adaptive_rate,
     render_adaptive_threshold,
 )
 from pytest_tts.report.gates.bins import render_per_difficulty
@@ -38,6 +39,7 @@ RENDERERS: dict[str, Callable[[Any], GateText]] = {
     "FitThresholdResult": render_fit_threshold,
     "AdaptiveThresholdResult": render_adaptive_threshold,
     "AdaptiveComparisonResult": render_adaptive_comparison,
+    "AdaptiveRateResult": render_adaptive_rate,
     "PerDifficultyResult": lambda r: render_per_difficulty(r, render_gate),
 }
 

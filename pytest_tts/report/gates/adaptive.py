@@ -112,3 +112,50 @@ def render_adaptive_comparison(r: Any) -> GateText:
             "op": r.op,
         },
     )
+
+
+def render_adaptive_rate(r: Any) -> GateText:
+    claim = f"{r.metric}({r.verifier_name}) {r.op} {fmt(r.value)}"
+    seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
+    verdict = "passes" if r.passed else "fails"
+    how = (
+        f"decided after {seen}, anytime-valid at {r.confidence:g}: {verdict}"
+        if r.decided
+        else f"undecided after {seen}"
+    )
+    rate = r.errors / r.trials if r.trials else float("nan")
+    return GateText(
+        passed=r.passed,
+        kind="verifier_bound",
+        headline=(
+            f"{claim}: {how} (rate {fmt(rate)} = {r.errors}/{r.trials}; CS of the mean of "
+            f"errors - {fmt(r.value)} x trials per problem [{fmt(float(r.lower[0]))}, "
+            f"{fmt(float(r.upper[0]))}])"
+        ),
+        rows=[
+            {
+                "errors / trials": f"{r.errors} / {r.trials}",
+                "rate": rate,
+                "lower CS": float(r.lower[0]),
+                "upper CS": float(r.upper[0]),
+            }
+        ],
+        confidence=r.confidence,
+        method=(
+            "predictable plug-in empirical-Bernstein confidence sequence of the per-problem "
+            "errors - bound x trials (its mean is <= 0 exactly when the rate is <= the bound), "
+            "problems in a seeded random order (Waudby-Smith & Ramdas 2024)"
+        ),
+        error_rate=(
+            f"a wrong decision (passing a false claim, or failing a true one) has probability "
+            f"at most {1 - r.confidence:.3g}, whenever the run stops"
+        ),
+        data={
+            "adaptive": True,
+            "decided_after": r.problems_seen,
+            "problems_total": r.problems_total,
+            "trajectory": [list(t) for t in r.trajectory],
+            "threshold": 0.0,
+            "op": r.op,
+        },
+    )
