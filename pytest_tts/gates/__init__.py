@@ -22,6 +22,7 @@ from __future__ import annotations
 from pytest_tts.gates.adaptive import (
     AdaptiveComparisonResult,
     AdaptiveRateResult,
+    AdaptiveRegressionResult,
     AdaptiveThresholdResult,
 )
 from pytest_tts.gates.bins import PerDifficultyResult
@@ -35,6 +36,7 @@ from pytest_tts.gates.verifier_bound import VerifierBoundResult
 GateResult = (
     AdaptiveComparisonResult
     | AdaptiveRateResult
+    | AdaptiveRegressionResult
     | AdaptiveThresholdResult
     | ThresholdResult
     | ComparisonResult
@@ -49,6 +51,7 @@ GateResult = (
 __all__ = [
     "AdaptiveComparisonResult",
     "AdaptiveRateResult",
+    "AdaptiveRegressionResult",
     "AdaptiveThresholdResult",
     "BaselineRecorded",
     "ComparisonResult",

@@ -294,3 +294,80 @@ def check_adaptive_rate(
         lower=np.array([lower]),
         upper=np.array([upper]),
     )
+
+
+@dataclass(frozen=True)
+class AdaptiveRegressionResult:
+    """An adaptive no-regression check after ``problems_seen`` problems: the CS of the mean
+    drop (baseline - current, per problem) at every compared k."""
+
+    passed: bool
+    decided: bool
+    metric: str
+    strategy: str
+    tolerance: float
+    confidence: float
+    problems_seen: int
+    problems_total: int
+    ks: NDArray[np.int64]
+    drops: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    worst: int
+    trajectory: tuple[tuple[int, float, float], ...] = ()
+
+
+def check_adaptive_regression(
+    current: ArrayLike,
+    baseline: ArrayLike,
+    ks: ArrayLike,
+    *,
+    tolerance: float,
+    confidence: float,
+    problems_total: int,
+    metric: str = "accuracy",
+    strategy: str = "",
+) -> AdaptiveRegressionResult:
+    """Has the curve dropped by more than ``tolerance`` at some k (rows: the problems seen,
+    matched with the baseline's, float[t, K] each)?
+
+    Decided *failed* when the lower CS of the mean drop exceeds the tolerance at some k
+    (union bound: alpha / m each), *passed* when its upper CS is within the tolerance at
+    every k (intersection-union: alpha each). The fixed gate only fails on evidence of a
+    regression; an early pass here is the stronger "no regression beyond the tolerance",
+    so most runs near the tolerance read the whole pool and get the fixed gate.
+    """
+    cur = np.asarray(current, dtype=np.float64)
+    base = np.asarray(baseline, dtype=np.float64)
+    k = np.asarray(ks, dtype=np.int64)
+    if cur.shape != base.shape or cur.ndim != 2 or cur.shape[1] != k.size or cur.shape[0] == 0:
+        msg = f"current and baseline must be t x {k.size} on the same problems"
+        raise EstimationError(msg)
+    alpha = 1.0 - confidence
+    m = k.size
+    lower = np.empty(m)
+    upper = np.empty(m)
+    fail_side = np.empty(m)
+    for j in range(m):
+        d = np.clip(base[:, j] - cur[:, j], -1.0, 1.0)
+        at_alpha = confidence_sequence(d, alpha, lo=-1.0, hi=1.0)
+        lower[j], upper[j] = at_alpha.lower[-1], at_alpha.upper[-1]
+        fail_side[j] = confidence_sequence(d, alpha / m, lo=-1.0, hi=1.0).lower[-1]
+    failed = bool(np.any(fail_side > tolerance))
+    passed = bool(np.all(upper <= tolerance)) and not failed
+    drops = (base - cur).mean(axis=0)
+    return AdaptiveRegressionResult(
+        passed=passed,
+        decided=passed or failed,
+        metric=metric,
+        strategy=strategy,
+        tolerance=float(tolerance),
+        confidence=confidence,
+        problems_seen=int(cur.shape[0]),
+        problems_total=int(problems_total),
+        ks=k,
+        drops=drops,
+        lower=lower,
+        upper=upper,
+        worst=int(np.argmax(upper)),
+    )

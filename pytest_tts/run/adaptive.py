@@ -5,19 +5,24 @@ store, the instances, the settings. Out: every pool filled and verified, but a p
 items were all decided early holds only the problems it used (``pool.problems``), and an
 :class:`~pytest_tts.gates.adaptive.AdaptiveThresholdResult` per item decided early.
 
-A pool is adaptive when every item that reads it has an anytime-valid gate: a threshold
-``with confidence c`` on a selection strategy, at ``n`` or without a budget (not ``by fit``,
-not ``per difficulty``), or a comparison of two strategies of the pool ``at matched n ...
-with confidence c`` whose costs are their k (not ``single``, which costs one sample at every
-k: such a comparison interpolates costs and keeps its pool to the end), or a verifier's
-false-positive or false-negative rate bound. Its problems are
-taken in a seeded random order (the pool's seed and label) in rounds of 32, 64, 128, ...
-problems; after each round the items still open are asked again
-(:mod:`pytest_tts.gates.adaptive`); the pool stops once all are decided, else when the
-dataset is exhausted, and the items still open are judged by the fixed gate on the whole
-pool. Every other pool (an item without a confidence level has no error rate to keep;
-comparisons at matched tokens or FLOPs or across models, monotonicity and regressions have
-no adaptive gate yet) is filled whole, as without ``--tts-adaptive``.
+A pool is adaptive when every item that reads it has an anytime-valid gate
+(:mod:`pytest_tts.gates.adaptive`):
+
+- a threshold ``with confidence c`` on a selection strategy, at ``n`` or without a budget
+  (not ``by fit``, not ``per difficulty``);
+- a comparison of two strategies of the pool ``at matched n ... with confidence c`` whose
+  costs are their k (not ``single``, which costs one sample at every k: such a comparison
+  interpolates costs and keeps its pool to the end);
+- a verifier's false-positive or false-negative rate bound;
+- a regression at ``n`` (or without a budget) against a stored baseline (not while
+  recording baselines).
+
+Its problems are taken in a seeded random order (the pool's seed and label) in rounds of 32,
+64, 128, ... problems; after each round the items still open are asked again; the pool stops
+once all are decided, else when the dataset is exhausted, and the items still open are judged
+by the fixed gate on the whole pool. Every other pool (an item without a confidence level has
+no error rate to keep; comparisons at matched tokens or FLOPs or across models, monotonicity)
+is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
 """
@@ -33,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.spec import Comparison, Expectation, Threshold, VerifierBound
+from pytest_tts.spec import Comparison, Expectation, NoRegression, Threshold, VerifierBound
 
 if TYPE_CHECKING:
     from pytest_tts.run.plan import PoolState
@@ -52,9 +57,15 @@ def item_key(spec: SpecDef, expectation: Expectation) -> ItemKey:
     return (spec.path, spec.name, spec.model.name, expectation.id)
 
 
-def not_adaptive(expectation: Expectation) -> str:
+def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) -> str:
     """Why ``expectation`` has no anytime-valid gate (empty when it has one)."""
     check = expectation.check
+    if isinstance(check, NoRegression):
+        if update_baselines:
+            return "recording a baseline reads the whole pool"
+        if check.budget is not None and check.budget.unit != "n":
+            return f"a budget in {check.budget.unit} reads the whole pool"
+        return ""
     if isinstance(check, Comparison):
         if check.confidence is None:
             return "no confidence level (no error rate to keep): it reads the whole pool"
@@ -141,10 +152,13 @@ def fill_adaptively(
     fill: Callable[[Sequence[PoolState]], None],
     verify: Callable[[Sequence[PoolState]], None],
     curve: CurveOf,
+    baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None = None,
+    update_baselines: bool = False,
 ) -> AdaptiveReport:
     """Fill and verify ``pools`` round by round (see the module docstring); ``fill`` and
     ``verify`` run the stages on a list of pools, ``curve(pool, measure, extra_ks)`` gives
-    a measure's curve on the pool as it is now."""
+    a measure's curve on the pool as it is now; ``baseline(spec, expectation, pool)`` a
+    regression's stored baseline (None, or raising, keeps the pool whole for it)."""
     from pytest_tts.run.plan import models_of, pool_key
 
     report = AdaptiveReport()
@@ -157,7 +171,12 @@ def fill_adaptively(
     keys = {id(p): k for k, p in _keyed(pools)}
     for pool in pools:
         readers = by_pool.get(keys[id(pool)], [])
-        reasons = [why for _, e in readers if (why := not_adaptive(e))]
+        reasons = [
+            why
+            for _, e in readers
+            if (why := not_adaptive(e, update_baselines=update_baselines))
+            or (isinstance(e.check, NoRegression) and baseline is None)
+        ]
         if not pool.ready or not readers or reasons or len(_models(readers)) > 1:
             whole.append(pool)
             if pool.ready and reasons:
@@ -192,7 +211,7 @@ def fill_adaptively(
                 key = item_key(spec, expectation)
                 if key in state.decided:
                     continue
-                result = _decide(state, expectation, curve)
+                result = _decide(state, spec, expectation, curve, baseline)
                 if result is None:
                     continue  # no adaptive gate after all: judged on the whole pool
                 at = result.best if hasattr(result, "best") else result.worst
@@ -210,8 +229,15 @@ def fill_adaptively(
     return report
 
 
-def _decide(state: AdaptivePool, expectation: Expectation, curve: CurveOf) -> Any:
-    """The adaptive gate of ``expectation`` on the pool's problems so far."""
+def _decide(
+    state: AdaptivePool,
+    spec: SpecDef,
+    expectation: Expectation,
+    curve: CurveOf,
+    baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None,
+) -> Any:
+    """The adaptive gate of ``expectation`` on the pool's problems so far (None: it has
+    none after all, and its pool goes to the end)."""
     from pytest_tts.gates.adaptive import (
         check_adaptive_comparison,
         check_adaptive_rate,
@@ -220,6 +246,8 @@ def _decide(state: AdaptivePool, expectation: Expectation, curve: CurveOf) -> An
 
     check = expectation.check
     total = len(state.problems)
+    if isinstance(check, NoRegression):
+        return _regression(state, spec, expectation, check, curve, baseline)
     if isinstance(check, VerifierBound):
         arrays = state.pool.arrays
         assert arrays is not None
@@ -274,6 +302,57 @@ def _decide(state: AdaptivePool, expectation: Expectation, curve: CurveOf) -> An
         confidence=float(check.confidence or 0.95),
         budget_n=None if budget is None else (budget.op, budget.value),
         problems_total=total,
+        metric=check.measure.metric,
+        strategy=found.strategy,
+    )
+
+
+def _regression(
+    state: AdaptivePool,
+    spec: SpecDef,
+    expectation: Expectation,
+    check: NoRegression,
+    curve: CurveOf,
+    baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None,
+) -> Any:
+    """The adaptive regression check against the stored baseline, on the problems seen that
+    the baseline has, at the budget points both have (None without a usable baseline)."""
+    from pytest_tts.errors import TTSError
+    from pytest_tts.gates.adaptive import check_adaptive_regression
+
+    if baseline is None:
+        return None
+    try:
+        entry = baseline(spec, expectation, state.pool)
+    except TTSError:
+        return None  # the fixed gate reports it, on the whole pool
+    found = curve(state.pool, check.measure, [])
+    ks = [int(k) for k in found.ks]
+    stored = [int(k) for k in entry.ks]
+    budget = check.budget
+
+    def within(k: int) -> bool:
+        if budget is None:
+            return True
+        if budget.op == "=":
+            return k == budget.value
+        return k < budget.value if budget.op == "<" else k <= budget.value
+
+    common = [k for k in ks if k in stored and within(k)]
+    rows = [i for i, pid in enumerate(found.problem_ids) if pid in entry.values]
+    if not common or not rows:
+        return None
+    current = np.asarray(found.per_problem)[np.ix_(rows, [ks.index(k) for k in common])]
+    base = np.array(
+        [[entry.values[found.problem_ids[i]][stored.index(k)] for k in common] for i in rows]
+    )
+    return check_adaptive_regression(
+        current,
+        base,
+        common,
+        tolerance=check.tolerance,
+        confidence=check.confidence,
+        problems_total=len(state.problems),
         metric=check.measure.metric,
         strategy=found.strategy,
     )

@@ -106,7 +106,20 @@ class Engine:
                 searched=[],
             )
 
-        self.adaptive = fill_adaptively(pools, selected, fill=fill, verify=verify, curve=curve)
+        def baseline(spec: SpecDef, expectation: Expectation, pool: PoolState) -> Any:
+            from pytest_tts.run.judge import stored_baseline
+
+            return stored_baseline(spec, expectation, pool, self.instances, self.settings)
+
+        self.adaptive = fill_adaptively(
+            pools,
+            selected,
+            fill=fill,
+            verify=verify,
+            curve=curve,
+            baseline=baseline,
+            update_baselines=self.settings.update_baselines,
+        )
 
     def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:
         """The verified pool of ``spec`` on ``model``; raises its error, or says it was not

@@ -305,6 +305,36 @@ def judge_regression(check: NoRegression, inputs: JudgeInputs) -> GateResult:
     return gate
 
 
+def stored_baseline(
+    spec: SpecDef,
+    expectation: Expectation,
+    pool: PoolState,
+    instances: Instances,
+    settings: Settings,
+    nodeid: str = "",
+) -> Any:
+    """The stored baseline of a regression expectation, its provenance checked as
+    :func:`judge_regression` checks it (raises what it raises)."""
+    from pytest_tts.gates.baseline import (
+        DEFAULT_IGNORED,
+        baseline_path,
+        check_provenance,
+        load_entry,
+    )
+
+    entry = load_entry(
+        baseline_path(spec.path, spec.name), expectation.id, nodeid=nodeid or expectation.id
+    )
+    check_provenance(
+        entry.provenance,
+        pool_provenance(pool, instances),
+        allow_mismatch=settings.allow_provenance_mismatch,
+        where=nodeid or expectation.id,
+        ignore=(*DEFAULT_IGNORED, *UNDER_TEST, "sampling.n"),
+    )
+    return entry
+
+
 JUDGES: dict[type, Callable[[Any, JudgeInputs], GateResult]] = {
     Threshold: judge_threshold,
     Comparison: judge_comparison,

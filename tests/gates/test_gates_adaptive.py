@@ -177,3 +177,20 @@ def test_a_rate_exactly_at_its_bound_is_rarely_decided_wrongly() -> None:
                 wrong_decisions += not r.passed
                 break
     assert wrong_decisions / runs <= 0.05
+
+
+def test_regressions_fail_early_on_a_clear_drop_and_wait_otherwise() -> None:
+    from pytest_tts.gates.adaptive import check_adaptive_regression
+
+    rng = np.random.default_rng(9)
+    base = (rng.random((128, 2)) < 0.8).astype(float)
+    dropped = (rng.random((128, 2)) < 0.4).astype(float)
+    fell = check_adaptive_regression(
+        dropped, base, [1, 4], tolerance=0.05, confidence=0.95, problems_total=1000
+    )
+    assert (fell.decided, fell.passed) == (True, False)
+    same = check_adaptive_regression(
+        base.copy(), base, [1, 4], tolerance=0.05, confidence=0.95, problems_total=1000
+    )
+    assert not same.decided  # no regression, but not yet shown within 0.05
+    assert "no regression of accuracy" in render_gate(fell).headline

@@ -217,3 +217,22 @@ def test_verifier_rate_bounds_are_decided_early(tmp_path: Path) -> None:
         assert "anytime-valid at 0.95" in e.headline
     counts = next(v for k, v in results.adaptive.items() if "verifier under test" in k)
     assert counts["samples_used"] < counts["samples_fixed"]
+
+
+def test_a_regression_against_the_stored_baseline_fails_early(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=REGRESSION)
+    run_specs([spec], Settings(rootdir=tmp_path, update_baselines=True))
+    # the model under test now gets only two in five right
+    rng = random.Random(9)
+    table = {(i, j): rng.random() < 0.4 for i in range(PROBLEMS) for j in range(SAMPLES)}
+    write_replayed_sums(
+        tmp_path, problems=PROBLEMS, samples=SAMPLES, right=lambda i, j: table[i, j]
+    )
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    regressed = next(s for s in results.specs if s.name == "with a regression")
+    _threshold, regression = regressed.expectations
+    assert regression.outcome == "failed"
+    assert "no regression of accuracy" in regression.headline
+    assert "anytime-valid at 0.95: fails" in regression.headline
+    counts = next(v for k, v in results.adaptive.items() if "with a regression" in k)
+    assert counts["samples_used"] < counts["samples_fixed"]

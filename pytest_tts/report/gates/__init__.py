@@ -15,6 +15,7 @@ from typing import Any
 from pytest_tts.report.gates.adaptive import (
     render_adaptive_comparison,
     render_adaptive_rate,
+    render_adaptive_regression,
     render_adaptive_threshold,
 )
 from pytest_tts.report.gates.bins import render_per_difficulty
@@ -40,6 +41,7 @@ RENDERERS: dict[str, Callable[[Any], GateText]] = {
     "AdaptiveThresholdResult": render_adaptive_threshold,
     "AdaptiveComparisonResult": render_adaptive_comparison,
     "AdaptiveRateResult": render_adaptive_rate,
+    "AdaptiveRegressionResult": render_adaptive_regression,
     "PerDifficultyResult": lambda r: render_per_difficulty(r, render_gate),
 }
 

@@ -159,3 +159,47 @@ def render_adaptive_rate(r: Any) -> GateText:
             "op": r.op,
         },
     )
+
+
+def render_adaptive_regression(r: Any) -> GateText:
+    using = f" using {r.strategy}" if r.strategy else ""
+    claim = f"no regression of {r.metric}{using} against baseline within {fmt(r.tolerance)}"
+    seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
+    verdict = "passes" if r.passed else "fails"
+    how = (
+        f"decided after {seen}, anytime-valid at {r.confidence:g}: {verdict}"
+        if r.decided
+        else f"undecided after {seen}"
+    )
+    w = r.worst
+    rows = [
+        {"k": int(k), "drop": float(d), "lower CS": float(lo), "upper CS": float(hi)}
+        for k, d, lo, hi in zip(r.ks, r.drops, r.lower, r.upper, strict=True)
+    ]
+    return GateText(
+        passed=r.passed,
+        kind="regression",
+        headline=(
+            f"{claim}: {how} (largest drop bound {fmt(float(r.upper[w]))} at k = "
+            f"{int(r.ks[w])}; mean drop {fmt(float(r.drops[w]))})"
+        ),
+        rows=rows,
+        confidence=r.confidence,
+        method=(
+            "predictable plug-in empirical-Bernstein confidence sequence of the paired "
+            "per-problem drop (baseline - current) in [-1, 1], problems in a seeded random "
+            "order (Waudby-Smith & Ramdas 2024); failing needs one k beyond the tolerance "
+            f"(union bound over {len(r.ks)}), passing every k within it"
+        ),
+        error_rate=(
+            f"a wrong decision (failing without a regression beyond the tolerance, or passing "
+            f"with one) has probability at most {1 - r.confidence:.3g}, whenever the run stops"
+        ),
+        data={
+            "adaptive": True,
+            "decided_after": r.problems_seen,
+            "problems_total": r.problems_total,
+            "trajectory": [list(t) for t in r.trajectory],
+            "threshold": r.tolerance,
+        },
+    )
