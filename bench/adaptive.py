@@ -149,6 +149,104 @@ def table(runs: int) -> str:
     )
 
 
+def _early(decide: object, data: tuple[np.ndarray, ...]) -> tuple[bool, bool, int]:
+    """Run an adaptive gate round by round: (decided early, passed, problems used)."""
+    for used in round_sizes(DATASET):
+        if used == DATASET:
+            break
+        result = decide(*(d[:used] for d in data))  # type: ignore[operator]
+        if result.decided:
+            return True, bool(result.passed), used
+    return False, False, DATASET
+
+
+def other_kinds(runs: int) -> str:
+    """Comparisons, verifier rates and regressions on synthetic pools, at the boundary of
+    their claim and 0.05 / 0.10 from it."""
+    from pytest_tts.gates.adaptive import (
+        check_adaptive_comparison,
+        check_adaptive_rate,
+        check_adaptive_regression,
+    )
+
+    rows = []
+    for gap in (0.0, 0.05, 0.10):
+        for kind in ("comparison", "rate", "regression"):
+            wrong = early = used_total = 0
+            started = time.perf_counter()
+            for seed in range(runs):
+                rng = np.random.default_rng(seed)
+                if kind == "comparison":
+                    # claim: left >= right at k = 1, 2; true by `gap` at both (tight at 0)
+                    left = (rng.random((DATASET, 2)) < [0.6 + gap, 0.6 + gap]).astype(float)
+                    right = (rng.random((DATASET, 2)) < [0.6, 0.6]).astype(float)
+
+                    def decide(a: np.ndarray, b: np.ndarray) -> object:
+                        return check_adaptive_comparison(
+                            a, b, [1, 2], op=">=", confidence=0.95, problems_total=DATASET
+                        )
+
+                    data: tuple[np.ndarray, ...] = (left, right)
+                    truth = True
+                elif kind == "rate":
+                    # claim: FPR <= 0.2; the verifier's FPR is 0.2 - gap
+                    trials = rng.integers(0, 9, DATASET)
+                    errors = rng.binomial(trials, 0.2 - gap)
+
+                    def decide(e: np.ndarray, t: np.ndarray) -> object:
+                        return check_adaptive_rate(
+                            e, t, 8, op="<=", value=0.2, confidence=0.95, problems_total=DATASET
+                        )
+
+                    data = (errors, trials)
+                    truth = True
+                else:
+                    # claim: no drop beyond 0.05; the true drop is 0.05 + gap (a regression)
+                    base = (rng.random((DATASET, 2)) < 0.7).astype(float)
+                    cur = (rng.random((DATASET, 2)) < 0.65 - gap).astype(float)
+
+                    def decide(c: np.ndarray, b: np.ndarray) -> object:
+                        return check_adaptive_regression(
+                            c, b, [1, 2], tolerance=0.05, confidence=0.95, problems_total=DATASET
+                        )
+
+                    data = (cur, base)
+                    truth = gap == 0  # a drop of exactly the tolerance is no regression
+                stopped, passed, used = _early(decide, data)
+                early += stopped
+                wrong += stopped and passed != truth
+                used_total += used
+            ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
+            claim = {
+                "comparison": f"left >= right at k = 1, 2; true, by {gap:g} at both",
+                "rate": f"FPR <= 0.2; true FPR {0.2 - gap:.2f}",
+                "regression": f"no drop beyond 0.05; true drop {0.05 + gap:.2f}"
+                + (" (at the boundary: true)" if gap == 0 else " (regressed: false)"),
+            }[kind]
+            rows.append(
+                [
+                    kind,
+                    claim,
+                    f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                    f"{early / runs:.3f}",
+                    f"{used_total / runs / DATASET:.3f}",
+                    f"{(time.perf_counter() - started) / runs * 1000:.1f}",
+                ]
+            )
+    return tabulate(
+        rows,
+        headers=[
+            "gate",
+            "claim and truth",
+            "wrong early decisions (95% CI; <= 0.05)",
+            "decided early",
+            "share of problems used",
+            "ms per run",
+        ],
+        tablefmt="github",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -164,6 +262,11 @@ def main() -> None:
             "confidence 0.95; undecided runs end with the fixed gate on all 1,000.",
             "",
             table(args.runs),
+            "",
+            "Comparisons, verifier rates and regressions on synthetic pools of 1,000 problems, "
+            "at the boundary of their claim and 0.05 / 0.10 from it:",
+            "",
+            other_kinds(args.runs),
             "",
         ]
     )
