@@ -84,8 +84,14 @@ def test_bad_input_is_one_clear_error(
 def test_a_hub_name_without_network_is_a_clear_error(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import huggingface_hub.constants
+
+    # offline as a user without network sets it (the variables are read at import, so the
+    # imported flags are set too): no request leaves the machine
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(folder / "hf-home"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(DatasetError, match=r"hf_dataset\('someone/nothing-here'.*could not load"):
         hf_dataset("someone/nothing-here", base_dir=folder).load()
