@@ -21,6 +21,7 @@ sequence for their mean (:mod:`pytest_tts.estimate.confseq`) holds at every roun
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -315,6 +316,38 @@ class AdaptiveRegressionResult:
     upper: NDArray[np.float64]
     worst: int
     trajectory: tuple[tuple[int, float, float], ...] = ()
+    # "monotone": the drops are between consecutive budget points of one curve
+    kind: str = "regression"
+
+
+def check_adaptive_monotone(
+    per_problem: ArrayLike,
+    ks: ArrayLike,
+    *,
+    tolerance: float,
+    confidence: float,
+    problems_total: int,
+    metric: str = "accuracy",
+    strategy: str = "",
+) -> AdaptiveRegressionResult:
+    """``metric is monotone in n within tolerance``: the drop from each budget point to the
+    next, per problem, decided like a regression of each point against the one before."""
+    values = np.asarray(per_problem, dtype=np.float64)
+    k = np.asarray(ks, dtype=np.int64)
+    if values.ndim != 2 or values.shape[1] != k.size or k.size < 2:
+        msg = f"a monotonicity check needs at least two budget points, got {k.size}"
+        raise EstimationError(msg)
+    result = check_adaptive_regression(
+        values[:, 1:],
+        values[:, :-1],
+        k[1:],
+        tolerance=tolerance,
+        confidence=confidence,
+        problems_total=problems_total,
+        metric=metric,
+        strategy=strategy,
+    )
+    return dataclasses.replace(result, kind="monotone")
 
 
 def check_adaptive_regression(

@@ -14,6 +14,7 @@ A pool is adaptive when every item that reads it has an anytime-valid gate
   costs are their k (not ``single``, which costs one sample at every k: such a comparison
   interpolates costs and keeps its pool to the end);
 - a verifier's false-positive or false-negative rate bound;
+- monotonicity ``with confidence c`` (the drop between consecutive budget points);
 - a regression at ``n`` (or without a budget) against a stored baseline (not while
   recording baselines).
 
@@ -21,7 +22,7 @@ Its problems are taken in a seeded random order (the pool's seed and label) in r
 64, 128, ... problems; after each round the items still open are asked again; the pool stops
 once all are decided, else when the dataset is exhausted, and the items still open are judged
 by the fixed gate on the whole pool. Every other pool (an item without a confidence level has
-no error rate to keep; comparisons at matched tokens or FLOPs or across models, monotonicity)
+no error rate to keep; comparisons at matched tokens or FLOPs or across models)
 is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
@@ -38,7 +39,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pytest_tts.errors import EstimationError
-from pytest_tts.spec import Comparison, Expectation, NoRegression, Threshold, VerifierBound
+from pytest_tts.spec import (
+    Comparison,
+    Expectation,
+    Monotone,
+    NoRegression,
+    Threshold,
+    VerifierBound,
+)
 
 if TYPE_CHECKING:
     from pytest_tts.run.plan import PoolState
@@ -78,6 +86,10 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
         return ""
     if isinstance(check, VerifierBound):
         return "" if check.op != "=" else "'=' cannot be decided early"
+    if isinstance(check, Monotone):
+        if check.confidence is None:
+            return "no confidence level (no error rate to keep): it reads the whole pool"
+        return ""
     if not isinstance(check, Threshold):
         return f"{type(check).__name__.lower()} expectations have no adaptive gate"
     if check.confidence is None:
@@ -240,6 +252,7 @@ def _decide(
     none after all, and its pool goes to the end)."""
     from pytest_tts.gates.adaptive import (
         check_adaptive_comparison,
+        check_adaptive_monotone,
         check_adaptive_rate,
         check_adaptive_threshold,
     )
@@ -248,6 +261,19 @@ def _decide(
     total = len(state.problems)
     if isinstance(check, NoRegression):
         return _regression(state, spec, expectation, check, curve, baseline)
+    if isinstance(check, Monotone):
+        found = curve(state.pool, check.measure, [])
+        if len(found.ks) < 2:
+            return None
+        return check_adaptive_monotone(
+            found.per_problem,
+            found.ks,
+            tolerance=check.tolerance,
+            confidence=float(check.confidence or 0.95),
+            problems_total=total,
+            metric=check.measure.metric,
+            strategy=found.strategy,
+        )
     if isinstance(check, VerifierBound):
         arrays = state.pool.arrays
         assert arrays is not None

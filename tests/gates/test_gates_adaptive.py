@@ -194,3 +194,24 @@ def test_regressions_fail_early_on_a_clear_drop_and_wait_otherwise() -> None:
     )
     assert not same.decided  # no regression, but not yet shown within 0.05
     assert "no regression of accuracy" in render_gate(fell).headline
+
+
+def test_monotonicity_fails_early_on_a_clear_drop() -> None:
+    from pytest_tts.gates.adaptive import check_adaptive_monotone
+
+    rng = np.random.default_rng(12)
+    falling = (rng.random((256, 3)) < [0.8, 0.8, 0.4]).astype(float)
+    fell = check_adaptive_monotone(
+        falling, [1, 2, 4], tolerance=0.01, confidence=0.95, problems_total=1000
+    )
+    assert (fell.decided, fell.passed) == (True, False)
+    assert int(fell.ks[fell.worst]) == 4
+    text = render_gate(fell)
+    assert "is monotone in n within 0.01: decided after 256" in text.headline
+    assert text.kind == "monotone"
+    rising = (rng.random((64, 3)) < [0.5, 0.6, 0.7]).astype(float)
+    assert not check_adaptive_monotone(
+        rising, [1, 2, 4], tolerance=0.01, confidence=0.95, problems_total=1000
+    ).decided
+    with pytest.raises(EstimationError, match="two budget points"):
+        check_adaptive_monotone(rising[:, :1], [1], tolerance=0.0, confidence=0.9, problems_total=9)

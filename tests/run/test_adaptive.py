@@ -76,10 +76,12 @@ spec "with a regression" {
 """
 
 
-def _project(folder: Path, *, limit: int | None = None, extra: str = "") -> Path:
-    """Each sample is right with probability 0.8 (all 8 right: about 0.17)."""
+def _project(
+    folder: Path, *, limit: int | None = None, extra: str = "", right: float = 0.8
+) -> Path:
+    """Each sample is right with probability ``right`` (0.8: all 8 right about 0.17)."""
     rng = random.Random(5)
-    table = {(i, j): rng.random() < 0.8 for i in range(PROBLEMS) for j in range(SAMPLES)}
+    table = {(i, j): rng.random() < right for i in range(PROBLEMS) for j in range(SAMPLES)}
     write_replayed_sums(folder, problems=PROBLEMS, samples=SAMPLES, right=lambda i, j: table[i, j])
     spec = folder / "adaptive.tts"
     spec.write_text(SPEC.format(limit="" if limit is None else f", limit = {limit}", extra=extra))
@@ -236,3 +238,35 @@ def test_a_regression_against_the_stored_baseline_fails_early(tmp_path: Path) ->
     assert "anytime-valid at 0.95: fails" in regression.headline
     counts = next(v for k, v in results.adaptive.items() if "with a regression" in k)
     assert counts["samples_used"] < counts["samples_fixed"]
+
+
+def test_monotonicity_with_confidence_is_adaptive_without_it_whole(tmp_path: Path) -> None:
+    extra = """
+spec "monotone" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 4
+    oracle exact
+
+    expect accuracy using pass_hat_k is monotone in n within 0.01 with confidence 0.95
+}
+
+spec "monotone, no confidence" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 5
+    oracle exact
+
+    expect accuracy using majority_vote is monotone in n within 0.01
+}
+"""
+    spec = _project(tmp_path, extra=extra, right=0.6)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    falling = next(s for s in results.specs if s.name == "monotone")
+    (item,) = falling.expectations  # all-of-k falls with k: fails, and early
+    assert item.outcome == "failed"
+    assert "anytime-valid at 0.95: fails" in item.headline
+    counts = {k.split(" × ")[0]: v for k, v in results.adaptive.items()}
+    assert counts["monotone"]["samples_used"] < counts["monotone"]["samples_fixed"]
+    whole = counts["monotone, no confidence"]
+    assert whole["samples_used"] == whole["samples_fixed"]

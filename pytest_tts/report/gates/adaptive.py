@@ -163,7 +163,12 @@ def render_adaptive_rate(r: Any) -> GateText:
 
 def render_adaptive_regression(r: Any) -> GateText:
     using = f" using {r.strategy}" if r.strategy else ""
-    claim = f"no regression of {r.metric}{using} against baseline within {fmt(r.tolerance)}"
+    monotone = r.kind == "monotone"
+    claim = (
+        f"{r.metric}{using} is monotone in n within {fmt(r.tolerance)}"
+        if monotone
+        else f"no regression of {r.metric}{using} against baseline within {fmt(r.tolerance)}"
+    )
     seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
     verdict = "passes" if r.passed else "fails"
     how = (
@@ -176,24 +181,26 @@ def render_adaptive_regression(r: Any) -> GateText:
         {"k": int(k), "drop": float(d), "lower CS": float(lo), "upper CS": float(hi)}
         for k, d, lo, hi in zip(r.ks, r.drops, r.lower, r.upper, strict=True)
     ]
+    into = " (from the point before)" if monotone else ""
+    drop = "the point before - this point" if monotone else "baseline - current"
     return GateText(
         passed=r.passed,
-        kind="regression",
+        kind="monotone" if monotone else "regression",
         headline=(
             f"{claim}: {how} (largest drop bound {fmt(float(r.upper[w]))} at k = "
-            f"{int(r.ks[w])}; mean drop {fmt(float(r.drops[w]))})"
+            f"{int(r.ks[w])}{into}; mean drop {fmt(float(r.drops[w]))})"
         ),
         rows=rows,
         confidence=r.confidence,
         method=(
             "predictable plug-in empirical-Bernstein confidence sequence of the paired "
-            "per-problem drop (baseline - current) in [-1, 1], problems in a seeded random "
-            "order (Waudby-Smith & Ramdas 2024); failing needs one k beyond the tolerance "
-            f"(union bound over {len(r.ks)}), passing every k within it"
+            f"per-problem drop ({drop}) in [-1, 1], problems in a seeded random order "
+            "(Waudby-Smith & Ramdas 2024); failing needs one k beyond the tolerance (union "
+            f"bound over {len(r.ks)}), passing every k within it"
         ),
         error_rate=(
-            f"a wrong decision (failing without a regression beyond the tolerance, or passing "
-            f"with one) has probability at most {1 - r.confidence:.3g}, whenever the run stops"
+            f"a wrong decision (failing without a drop beyond the tolerance, or passing with "
+            f"one) has probability at most {1 - r.confidence:.3g}, whenever the run stops"
         ),
         data={
             "adaptive": True,
