@@ -17,11 +17,16 @@ terms are binomial probabilities, so nothing overflows, and a discrete Fourier t
 of the product over the M points returns the coefficient of z^k, aliased only with
 coefficients M away, whose weight is a binomial tail below 1e-15 of the coefficient's for
 M >= 9 sigma + 16 (and none at all once M > N).
-The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k (at
-most k // t classes tie at count t).
+The coefficients are real, so values at conjugate points are conjugate and only the upper
+half of the circle is evaluated.
+The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k: j
+classes tied at the top give degree j - 1, at most k // t classes tie at count t (so each
+winning count gets its own number of nodes), and j-way ties whose total probability is
+provably below 1e-16 (:func:`_tie_degree`) are left out of the degree.
 Classes of equal size share their factor, which enters as a power. Winning counts t whose
 total probability is provably below 1e-16 (bounds in :func:`_window`) are skipped,
-so results agree with exact rational arithmetic to about 1e-13.
+so results agree with exact rational arithmetic to about 1e-13 (checked against count
+enumeration in exact integers in ``tests/estimate/test_strategies.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import math
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy.special import gammaln
+from scipy.special import comb, gammaln
 
 from pytest_tts.estimate.pool import FloatArray
 
@@ -48,7 +53,13 @@ def _tie_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _hypergeom_pmf(lf: np.ndarray, n: int, good: int, k: int) -> FloatArray:
     """P(X = x) for x = 0..k: successes among k draws without replacement (log-factorials lf)."""
-    x = np.arange(k + 1)
+    return _hypergeom_pmfs(lf, n, np.array([good]), k)[0]
+
+
+def _hypergeom_pmfs(lf: np.ndarray, n: int, goods: np.ndarray, k: int) -> FloatArray:
+    """P(X = x) for x = 0..k for several class sizes: one row per entry of ``goods``."""
+    x = np.arange(k + 1)[None, :]
+    good = np.asarray(goods, dtype=np.int64)[:, None]
     ok = (x <= good) & (k - x <= n - good)
     xs = np.where(ok, x, 0)
     log_p = (
@@ -61,6 +72,26 @@ def _hypergeom_pmf(lf: np.ndarray, n: int, good: int, k: int) -> FloatArray:
         - (lf[n] - lf[k] - lf[n - k])
     )
     return np.exp(np.where(ok, log_p, -np.inf))
+
+
+def _tie_degree(pmfs: np.ndarray, counts: np.ndarray, ts: np.ndarray, ties: int) -> int:
+    """The most classes that can tie at the top with more than negligible probability.
+
+    ``pmfs[g, t]`` is P(a class of group g draws t). j classes all drawing t is no likelier
+    than the least likely of them, so the chance of any j-way tie at a kept count is at most
+    the sum over t of the j-th order statistic's share: with the classes' probabilities at t
+    sorted in decreasing order, the r-th (from 0) is the least likely of C(r, j - 1) j-sets.
+    The answer is the smallest j whose (j + 1)-way ties are negligible, and at most ``ties``.
+    """
+    drawable = ts < pmfs.shape[1]  # no class draws more than k
+    at_t = np.where(drawable, pmfs[:, np.where(drawable, ts, 0)], 0.0)
+    per_class = np.repeat(at_t, counts, axis=0)  # (classes, rows)
+    ordered = -np.sort(-per_class, axis=0)
+    rank = np.arange(ordered.shape[0])[:, None]
+    for j in range(2, ties):
+        if float((ordered * comb(rank, j)).sum()) < SKIP_MASS:
+            return j
+    return ties
 
 
 def _window_groups(ks: np.ndarray, n: int) -> list[np.ndarray]:
@@ -127,17 +158,10 @@ def _window(
     # Skip winning counts t that carry no weight for any k of the window: P(max <= t) is at
     # most P(X_1 <= t) (largest at the smallest k), P(max >= t) at most the sum over classes of
     # P(X_b >= t) (largest at the largest k).
-    cdf = np.cumsum(_hypergeom_pmf(lf, n, first, k0))
     k1 = int(window[-1])
-    tails = (
-        np.stack(
-            [
-                np.cumsum(_hypergeom_pmf(lf, n, int(size), k1)[::-1])[::-1][: top_t + 1]
-                for size in group_sizes
-            ]
-        )
-        * counts[:, None]
-    )
+    pmfs = _hypergeom_pmfs(lf, n, group_sizes, k1)  # group 0 is the largest class
+    cdf = np.cumsum(pmfs[0] if k0 == k1 else _hypergeom_pmf(lf, n, first, k0))
+    tails = np.cumsum(pmfs[:, ::-1], axis=1)[:, ::-1][:, : top_t + 1] * counts[:, None]
     above = tails.sum(axis=0)
     keep = (cdf[np.minimum(t_all, k0)] >= SKIP_MASS) & (above[t_all] >= SKIP_MASS)
     ts = t_all[keep]
@@ -152,27 +176,56 @@ def _window(
     lq, l1q = math.log(q), math.log1p(-q)
     sigma = math.sqrt(n * q * (1 - q))
     m_points = int(min(n + 1, math.ceil(9 * sigma) + 16))
-    grid = np.arange(m_points)
-    roots = np.exp(2j * np.pi * grid / m_points)
+    # Every factor has real coefficients, so its values at conjugate points are conjugate:
+    # only the upper half circle is evaluated, and the other half enters with weight 2.
+    circle = np.exp(2j * np.pi * np.arange(m_points) / m_points)
+    grid = np.arange(m_points // 2 + 1)
+    roots = circle[grid]
+    mirror = np.where((grid == 0) | (2 * grid == m_points), 1.0, 2.0)
     base = (1 - q) + q * roots
     full = base[None, :] ** (group_sizes * counts)[:, None]
-    suffix = np.ones((group_sizes.size + 1, m_points), dtype=complex)
+    suffix = np.ones((group_sizes.size + 1, grid.size), dtype=complex)
     for g in range(group_sizes.size - 1, -1, -1):
         suffix[g] = suffix[g + 1] * full[g]
-    # At most min(classes that reach ts[0], k // ts[0]) classes tie at the top of a k-subset.
+    # At most min(classes that reach ts[0], k // ts[0]) classes tie at the top of a k-subset,
+    # and the integrand's degree in v is one less; j-way ties that carry no weight at any
+    # budget of the window lower it further.
     reaching = group_sizes[:active_groups] >= ts[0]
     ties = min(int(counts[:active_groups][reaching].sum()), k1 // int(ts[0]))
-    v, w = _tie_rule(max(1, (ties + 1) // 2))
+    if ties > 2:
+        active = group_sizes[:active_groups]
+        ties = max(
+            _tie_degree(
+                pmfs[:active_groups] if k == k1 else _hypergeom_pmfs(lf, n, active, int(k)),
+                counts[:active_groups],
+                ts,
+                ties,
+            )
+            for k in window
+        )
+    # No more than k // t classes reach count t together, so rows of large t need fewer tie
+    # nodes. Each (row, node) pair is one entry of the arrays below, in order of t.
+    nodes = np.maximum(1, (np.minimum(ties, k1 // ts) + 1) // 2)
+    rules = {int(q): _tie_rule(int(q)) for q in np.unique(nodes)}
+    row = np.repeat(np.arange(ts.size), nodes)
+    slot = np.arange(row.size) - np.repeat(np.cumsum(nodes) - nodes, nodes)
+    v = np.empty(row.size)
+    w = np.empty(row.size)
+    for q, (q_v, q_w) in rules.items():
+        at = nodes[row] == q
+        v[at], w[at] = q_v[slot[at]], q_w[slot[at]]
+    ts = ts[row]
+    v = v[:, None]
     top = int(ts[-1])
-    powers = roots[(np.arange(top + 1)[:, None] * grid[None, :]) % m_points]
-    plain = np.ones((ts.size, v.size, m_points), dtype=complex)
+    powers = circle[(np.arange(top + 1)[:, None] * grid[None, :]) % m_points]
+    plain = np.ones((ts.size, grid.size), dtype=complex)
     marked = np.zeros_like(plain)
-    total = np.zeros(m_points, dtype=complex)
+    total = np.zeros(grid.size, dtype=complex)
     for g, size in enumerate(group_sizes[:active_groups]):
         keep = int(np.searchsorted(ts, size, side="right"))
         if keep < ts.size:
-            total += np.einsum("rqm,q->m", marked[keep:], w) * suffix[g]
-            plain, marked, ts = plain[:keep], marked[:keep], ts[:keep]
+            total += np.einsum("r,rm->m", w[keep:], marked[keep:]) * suffix[g]
+            plain, marked, ts, v, w = plain[:keep], marked[:keep], ts[:keep], v[:keep], w[:keep]
         if ts.size == 0:
             break
         reach = int(ts[-1])
@@ -180,9 +233,8 @@ def _window(
         size_i = int(size)
         pmf = np.exp(lf[size_i] - lf[x] - lf[size_i - x] + x * lq + (size_i - x) * l1q)
         terms = pmf[:, None] * powers[: reach + 1]
-        below = np.cumsum(terms, axis=0)[ts - 1][:, None, :]  # (rows, 1, M)
-        at_t = terms[ts][:, None, :] * v[None, :, None]  # (rows, Q, M)
-        factor = below + at_t
+        at_t = terms[ts] * v  # (entries, M)
+        factor = np.cumsum(terms, axis=0)[ts - 1] + at_t
         mult = int(counts[g])
         # Classes of equal size share the factor f: the product is f^mult and its part linear
         # in s is (sum of their c) * v * a_t * f^(mult - 1).
@@ -195,11 +247,12 @@ def _window(
         marked += plain * gain
         plain *= whole
     if ts.size:
-        total += np.einsum("rqm,q->m", marked, w) * suffix[active_groups]
+        total += np.einsum("r,rm->m", w, marked) * suffix[active_groups]
     total *= base**n_none
     out = np.zeros(window.size)
     for i, k in enumerate(window):
-        coeff = (total * np.conj(roots[(int(k) * grid) % m_points])).mean().real
+        turn = np.conj(circle[(int(k) * grid) % m_points])
+        coeff = float((mirror * (total * turn).real).sum()) / m_points
         log_pmf = lf[n] - lf[k] - lf[n - k] + k * lq + (n - k) * l1q
         out[i] = coeff / math.exp(log_pmf)
     return out

@@ -17,6 +17,7 @@ Monte Carlo otherwise.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Any
@@ -176,6 +177,20 @@ class MajorityVote(BaseStrategy):
         return self.estimate(pool, ks).values
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _exact_majority(sizes: bytes, cbar: bytes, n: int, ks: bytes) -> FloatArray:
+    """:func:`majority_circle`, remembered: adaptive runs re-judge the problems they have seen
+    every round, and most problems' answer classes did not change since the last one."""
+    values = majority_circle(
+        np.frombuffer(sizes, dtype=np.int64),
+        np.frombuffer(cbar, dtype=np.float64),
+        n,
+        np.frombuffer(ks, dtype=np.int64),
+    )
+    values.flags.writeable = False
+    return values
+
+
 def majority_rows(
     codes: np.ndarray, correct: np.ndarray, ks: np.ndarray, draws: int, seed: int
 ) -> Estimate:
@@ -184,10 +199,11 @@ def majority_rows(
     values = np.zeros((p, ks.size))
     se = np.zeros((p, ks.size))
     rng = np.random.default_rng(seed)
+    budgets = np.ascontiguousarray(ks, dtype=np.int64).tobytes()
     for row in range(p):
         sizes, cbar = answer_classes(codes[row], correct[row])
         if circle_work(sizes, n, ks) <= EXACT_WORK_LIMIT:
-            values[row] = majority_circle(sizes, cbar, n, ks)
+            values[row] = _exact_majority(sizes.tobytes(), cbar.tobytes(), n, budgets)
         else:
             values[row], se[row] = vote_monte_carlo(codes[row], correct[row], None, ks, draws, rng)
     return Estimate(np.clip(values, 0.0, 1.0), se)

@@ -25,16 +25,25 @@ Mechanism, per job:
   namespace takes every descendant with it.
 
 Success is a positive signal: the harness writes ``P <nonce>`` to a private pipe after the
-tests returned, where the nonce is random per job and unknown to the program's text. An
-``os._exit(0)``, ``sys.exit(0)`` or an ``atexit`` handler that rewrites the exit status never
-reaches it. Before the tests run the harness restores the builtins module, clears trace and
-profile hooks, and runs the tests' own ``check`` (a ``check`` the program defined is
-overwritten).
+tests returned, where the nonce is random per job. The harness splits in two processes
+(see ``harness.py``): the program runs in a child that holds no handle on that pipe and
+never had the tests or the nonce in its memory (they are read from stdin only after the
+fork), and the tests run in the parent, which never runs a line of the program. The tests
+call the program's functions through proxies; arguments and results cross as ``marshal``
+data, so every comparison is made in the parent on plain values (numbers, strings, bytes,
+None and containers of them): an object whose ``__eq__`` always answers True, or any other
+object of the program's own, cannot reach the tests, and such a result is an error. The
+parent is non-dumpable, so the child cannot trace it or open its descriptors through
+``/proc``. ``os._exit(0)``, ``sys.exit(0)`` or an ``atexit`` handler never reach the signal.
 
-Not contained: a program that deliberately inspects the harness's frames (it shares the
-process) can find the nonce and forge success, and patches to modules other than
-``builtins`` (``math.isclose = …``) or objects whose ``__eq__`` always answers True are not
-undone. These are attacks on the harness or on the tests, not on the machine.
+What the split costs: tests that pass a callable to the program, read an argument it
+mutated in place, or expect a generator or an object of the program's own get an error (the
+HumanEval tests do none of these; ``bench/sandbox.py`` checks all 164 canonical solutions).
+A program that kills every process it can signal takes the parent with it and fails.
+
+Not contained: a program may still patch modules in its own process (``math.isclose =
+…``), which only changes what it computes. These are attacks on the program's own answers,
+not on the tests or the machine.
 
 Without writable cgroups (see :func:`~pytest_tts.verifiers.cgroups.cgroup_support`) the
 harness falls back to ``RLIMIT_NPROC`` (the user's current process count plus
@@ -244,9 +253,7 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         payload = {
             "fd": write_fd,
-            "nonce": nonce,
             "program": job.program,
-            "test": job.test,
             "entry_point": job.entry_point,
             "memory": limits.memory_mb << 20,
             "cpu": limits.cpu_seconds,
@@ -272,7 +279,16 @@ class Sandbox:
             raise VerifierError(msg) from None
         os.close(write_fd)
         try:
-            output, over, timed_out = self._communicate(proc, marshal.dumps(payload, 4), start)
+            # The harness reads the tests and the nonce only after it split off the process
+            # that runs the program: two frames, each its length then its marshal data.
+            frames = b"".join(
+                len(data).to_bytes(8, "little") + data
+                for data in (
+                    marshal.dumps(payload, 4),
+                    marshal.dumps({"test": job.test, "nonce": nonce}, 4),
+                )
+            )
+            output, over, timed_out = self._communicate(proc, frames, start)
         finally:
             self._kill(proc)
         wall = time.monotonic() - start

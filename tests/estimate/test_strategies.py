@@ -278,3 +278,64 @@ def test_majority_exact_agrees_with_monte_carlo_on_a_long_tailed_pool() -> None:
     mc = vote.vote_monte_carlo(codes[0], codes[0] == 0, None, ks, 4000, rng)
     assert exact.exact
     assert (np.abs(exact.values[0] - mc[0]) <= 5 * mc[1] + 1e-9).all()
+
+
+def majority_by_counts(sizes: list[int], right: list[float], blanks: int, k: int) -> float:
+    """maj@k by enumerating every vector of class counts in a k-subset (multivariate
+    hypergeometric weights), in exact integers: feasible for a few classes of any pool size."""
+    from math import comb
+
+    n = sum(sizes) + blanks
+    total = 0
+    value = 0.0
+    for counts in itertools.product(*(range(min(s, k) + 1) for s in sizes)):
+        rest = k - sum(counts)
+        if rest < 0 or rest > blanks:
+            continue
+        ways = comb(blanks, rest)
+        for size, x in zip(sizes, counts, strict=True):
+            ways *= comb(size, x)
+        total += ways
+        top = max(counts)
+        if top:
+            winners = [c for c, x in zip(right, counts, strict=True) if x == top]
+            value += ways * sum(winners) / len(winners)
+    assert total == comb(n, k)
+    return value / total
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 14), min_size=1, max_size=4),
+    blanks=st.integers(0, 6),
+    data=st.data(),
+)
+def test_majority_matches_count_enumeration_on_larger_pools(
+    sizes: list[int], blanks: int, data: st.DataObject
+) -> None:
+    """Pools too large for subsets (up to 62 samples): ties among several classes, equal
+    class sizes, classes that disagree with the oracle, blanks."""
+    right = [data.draw(st.sampled_from([0.0, 1.0, 0.5])) for _ in sizes]
+    codes = np.concatenate([np.full(s, c) for c, s in enumerate(sizes)] + [np.full(blanks, -1)])
+    correct = np.concatenate(
+        [np.arange(s) < round(r * s) for s, r in zip(sizes, right, strict=True)]
+        + [np.zeros(blanks, bool)]
+    )
+    exact = [float(correct[codes == c].mean()) for c in range(len(sizes))]
+    n = codes.size
+    ks = np.unique(np.clip([1, 2, n // 3, n // 2, n - 1, n], 1, n))
+    pool = PoolArrays(("a",), correct[None], codes[None], np.ones((1, n), int), np.ones(1, int))
+    expected = [majority_by_counts(sizes, exact, blanks, int(k)) for k in ks]
+    np.testing.assert_allclose(majority_vote().per_problem(pool, ks)[0], expected, atol=1e-12)
+
+
+def test_majority_with_three_close_classes_in_a_large_pool() -> None:
+    """Three-way ties at the top carry real weight here; the tie rule must keep them."""
+    sizes, blanks = [60, 58, 55, 12], 15
+    right = [1.0, 0.0, 0.0, 0.0]
+    codes = np.concatenate([np.full(s, c) for c, s in enumerate(sizes)] + [np.full(blanks, -1)])
+    n = codes.size
+    pool = PoolArrays(("a",), codes[None] == 0, codes[None], np.ones((1, n), int), np.ones(1, int))
+    ks = np.array([3, 9, 30, 75, 150])
+    expected = [majority_by_counts(sizes, right, blanks, int(k)) for k in ks]
+    np.testing.assert_allclose(majority_vote().per_problem(pool, ks)[0], expected, atol=1e-12)

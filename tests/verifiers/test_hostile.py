@@ -275,7 +275,9 @@ CASES: dict[str, Case] = {
                     pass
             """
         ),
-        "passed",
+        # Nothing outside the sandbox is reached; inside, the judge (the program's parent,
+        # same user) is, so a program that kills everything fails instead of passing.
+        "killed",
     ),
     "privileged_operations": Case(
         body(
@@ -433,33 +435,43 @@ def test_without_cgroups_the_sandbox_still_cleans_up(
     assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "memory")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: the harness shares the program's process, so a program that inspects "
-    "the harness's frame can read the success token (see pytest_tts.verifiers.sandbox)",
-)
-def test_a_program_that_reads_the_harness_frame_can_forge_success(
+def test_a_program_that_reads_its_parent_frame_cannot_forge_success(
     verifier: UnitTests, clean_machine: None
 ) -> None:
+    # Every frame above the program, every descriptor it holds and its parent's through
+    # /proc: the tests and the nonce never were in its process, and the report pipe is closed.
     forge = body(
         """
         import os, sys
-        harness = sys._getframe(1).f_locals
-        os.write(harness["fd"], harness["token"])
+        found = []
+        frame = sys._getframe(0)
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, (bytes, str)) and str(value).startswith(("P ", "b'P ")):
+                    found.append(value if isinstance(value, bytes) else value.encode())
+                if isinstance(value, dict):
+                    found += [str(v).encode() for k, v in value.items() if k in ("nonce", "test")]
+            frame = frame.f_back
+        print("found", found, flush=True)
+        paths = [f"/proc/{os.getppid()}/fd/{n}" for n in range(64)]
+        for fd in list(range(3, 64)) + paths:
+            try:
+                target = os.open(fd, os.O_WRONLY) if isinstance(fd, str) else fd
+                for line in found + [b"P 0\\n"]:
+                    os.write(target, line)
+            except OSError:
+                pass
         os._exit(0)
         """,
         WRONG,
     )
     (verdict,) = verifier.verify([(PROBLEM, forge)])
     assert not verdict.accepted
+    assert verdict.detail.startswith("exit before tests"), verdict.detail
+    assert "found []" in verifier.sandbox.run([_job(forge)])[0].output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: tests that compare with == accept an object whose __eq__ always "
-    "answers True; the sandbox judges what the tests say",
-)
-def test_an_always_equal_result_passes_equality_tests(
+def test_an_always_equal_result_cannot_leave_the_program(
     verifier: UnitTests, clean_machine: None
 ) -> None:
     problem = Problem(
@@ -472,3 +484,51 @@ def test_an_always_equal_result_passes_equality_tests(
     cheat += "    return Anything()\n"
     (verdict,) = verifier.verify([(problem, cheat)])
     assert not verdict.accepted
+    assert verdict.detail == (
+        "error: TypeError: 'twice' returned an object of type Anything, which cannot leave"
+        " the program (only plain values cross to the tests)"
+    )
+
+
+def test_tests_reach_the_program_through_plain_values(
+    verifier: UnitTests, clean_machine: None
+) -> None:
+    """What HumanEval-style tests need keeps working across the process line: helpers the
+    tests call besides the entry point, module constants, the program's exceptions (by
+    builtin type), keyword arguments and nested containers; and the program's output."""
+    problem = Problem(
+        "split/plain",
+        "SCALE = 3\n\ndef encode(s):\n    return s[::-1]\n\ndef decode(s):\n",
+        None,
+        {
+            "test": (
+                "def check(candidate):\n"
+                "    assert candidate(encode('abc')) == 'abc'\n"
+                "    assert SCALE == 3\n"
+                "    assert candidate(s={'k': [1, (2, 3)]}) == {'k': [1, (2, 3)]}\n"
+                "    try:\n"
+                "        candidate(None)\n"
+                "    except ValueError as exc:\n"
+                "        assert str(exc) == 'no text'\n"
+                "    else:\n"
+                "        raise AssertionError('no ValueError')\n"
+            ),
+            "entry_point": "decode",
+        },
+    )
+    solution = (
+        "    print('decoding', s)\n"
+        "    if s is None:\n"
+        "        raise ValueError('no text')\n"
+        "    return s if isinstance(s, dict) else s[::-1]\n"
+    )
+    (verdict,) = verifier.verify([(problem, solution)])
+    assert (verdict.accepted, verdict.detail) == (True, "passed")
+    (outcome,) = verifier.sandbox.run([code_job(problem, solution)])
+    assert "decoding cba" in outcome.output
+
+
+def test_a_program_that_exits_inside_a_call_fails(verifier: UnitTests, clean_machine: None) -> None:
+    quitter = "    import os\n    os._exit(0)\n"
+    (verdict,) = verifier.verify([(PROBLEM, quitter)])
+    assert (verdict.accepted, verdict.detail.split(":")[0]) == (False, "exit before tests")
