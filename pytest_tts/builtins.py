@@ -51,6 +51,9 @@ def pytest_tts_register(registry: Registry) -> None:
         "lookahead_search", "pytest_tts.search.beam:lookahead_search", "beam search, rollouts"
     )
     registry.add_strategy(
+        "budget_forcing", "pytest_tts.search.forcing:budget_forcing", "thinking cut at budgets"
+    )
+    registry.add_strategy(
         "particle_filter", "pytest_tts.search.particles:particle_filter", "PRM-weighted particles"
     )
     # verifiers (pytest_tts.verifiers)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pytest_tts.span import Span
 
-Unit = Literal["n", "tokens", "flops"]
+Unit = Literal["n", "tokens", "flops", "thinking"]
 Op = Literal[">=", ">", "<=", "<", "="]
 Metric = Literal["accuracy", "coverage"]
 

@@ -55,9 +55,11 @@ class OpenAIBackend:
         model_hash: str | None = None,
         engine_version: str | None = None,
         token_ids: bool = True,
+        reasoning: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.reasoning = reasoning
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -115,6 +117,24 @@ class OpenAIBackend:
             msg = f"{method} {url} answered {response.status_code}: {response.text[:500]}"
             raise BackendError(msg)
         return response.json()
+
+    def detokenize(self, token_ids: Sequence[int]) -> str:
+        """The text of ``token_ids``, from the server's ``/detokenize`` (vLLM's extension)."""
+        root = self.base_url.removesuffix("/v1")
+        data = self._json(
+            "POST", f"{root}/detokenize", json={"model": self.model, "tokens": list(token_ids)}
+        )
+        return str(data.get("prompt", ""))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` inside a prompt, from the server's ``/tokenize``."""
+        root = self.base_url.removesuffix("/v1")
+        data = self._json(
+            "POST",
+            f"{root}/tokenize",
+            json={"model": self.model, "prompt": text, "add_special_tokens": False},
+        )
+        return int(data.get("count", len(data.get("tokens", []))))
 
     # protocol
 
@@ -252,6 +272,7 @@ def openai(
     token_ids: bool = True,
     config: str | None = None,
     params: float | None = None,
+    reasoning: str | None = None,
 ) -> OpenAIBackend:
     """A model behind an OpenAI-compatible ``/v1/completions`` endpoint.
 
@@ -259,7 +280,8 @@ def openai(
     config.json for FLOPs; ``model_hash`` pins the hash directly. The API key, if any, is
     read from the environment variable named by ``api_key_env``. Without ``model_dir``,
     ``config`` (a config.json or folder) or ``params`` (a parameter count) gives FLOPs;
-    with none of them the pool's FLOPs are unknown.
+    with none of them the pool's FLOPs are unknown. ``reasoning`` is the marker that ends a
+    completion's reasoning (``"</think>"``), for thinking budgets (``budget_forcing``).
     """
     if max_concurrency < 1:
         msg = f"max_concurrency must be at least 1, got {max_concurrency}"
@@ -288,6 +310,7 @@ def openai(
         model_hash=model_hash,
         engine_version=engine_version,
         token_ids=token_ids,
+        reasoning=reasoning,
     )
     backend._config = config_dict
     return backend

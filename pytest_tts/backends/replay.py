@@ -78,6 +78,7 @@ class ReplayBackend:
         self.match = match
         self.tokenizer_path = tokenizer
         self.label = f"replay:{path.name}"
+        self.reasoning: str | None = None
         self._by_prompt: dict[str, list[dict[str, Any]]] | None = None
         self._by_id: dict[str, list[dict[str, Any]]] = {}
         self._tokenizer: Any = None
@@ -265,6 +266,7 @@ def replay(
     tokenizer: str | None = None,
     config: str | None = None,
     params: float | None = None,
+    reasoning: str | None = None,
     **fields: str,
 ) -> ReplayBackend:
     """Samples from a JSONL file (see the module docstring for the format).
@@ -287,4 +289,6 @@ def replay(
         raise BackendError(msg)
     tok = None if tokenizer is None else resolve_path(tokenizer, base_dir)
     flops = flops_config(config, params, base_dir, who=f"replay({path!r})")
-    return ReplayBackend(file, dict(fields), match, tok, flops)
+    backend = ReplayBackend(file, dict(fields), match, tok, flops)
+    backend.reasoning = reasoning
+    return backend

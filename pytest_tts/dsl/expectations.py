@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 METRICS = ("accuracy", "coverage")
 VERIFIER_METRICS = ("false_positive_rate", "false_negative_rate")
-UNITS = ("n", "tokens", "flops")
+UNITS = ("n", "tokens", "flops", "thinking")
 DEFAULT_STATISTICAL_CONFIDENCE = 0.95
 
 

@@ -33,6 +33,7 @@ UNITS = {
     "samples": "cost_samples",
     "tokens": "cost_tokens",
     "flops": "cost_flops",
+    "thinking": "cost_thinking",
 }
 
 
@@ -54,7 +55,9 @@ class Curve:
     ``cost_samples``/``cost_tokens``/``cost_flops`` float[K] mean cost per problem (FLOPs
     NaN when no FLOPs function was given); ``mc_se`` float[K] the Monte Carlo standard error
     of ``mean`` (0 for exact strategies); ``labels`` names, for a frontier, the strategy of
-    each point.
+    each point. A thinking curve (:mod:`pytest_tts.search.forcing`) also has
+    ``cost_thinking`` float[K], the reasoning-token budget per sample of each point, and
+    ``forced`` float[K], the share of samples whose reasoning was cut there (None otherwise).
     """
 
     strategy: str
@@ -70,15 +73,24 @@ class Curve:
     confidence: float
     mc_se: FloatArray
     labels: tuple[str, ...] | None = None
+    cost_thinking: FloatArray | None = None
+    forced: FloatArray | None = None
 
     def cost(self, unit: str) -> FloatArray:
         """Mean cost per problem of every point in ``unit`` (``n``/``samples``, ``tokens``,
         ``flops``)."""
         try:
-            values: FloatArray = getattr(self, UNITS[unit])
+            values: FloatArray | None = getattr(self, UNITS[unit])
         except KeyError:
             msg = f"cost unit must be one of {', '.join(UNITS)}, got {unit!r}"
             raise EstimationError(msg) from None
+        if values is None:
+            msg = (
+                f"the curve of {self.strategy} has no thinking budgets: a budget in thinking"
+                " tokens is measured by budget_forcing(...) (e.g. 'using"
+                " budget_forcing(majority_vote, k = 4)')"
+            )
+            raise EstimationError(msg)
         if unit == "flops" and np.isnan(values).all():
             msg = (
                 f"the curve of {self.strategy} has no FLOPs: the model's size is unknown (a"
@@ -113,6 +125,10 @@ class Curve:
         }
         if self.labels is not None:
             out["labels"] = list(self.labels)
+        if self.cost_thinking is not None:
+            out["cost_thinking"] = floats(self.cost_thinking)
+        if self.forced is not None:
+            out["forced"] = floats(self.forced)
         if per_problem:
             out["problem_ids"] = list(self.problem_ids)
             out["per_problem"] = [[float(x) for x in row] for row in self.per_problem]

@@ -61,4 +61,7 @@ def frontier_curve(curves: Sequence[Curve], unit: str = "flops") -> Curve:
         confidence=min(c.confidence for c in curves),
         mc_se=gather("mc_se"),
         labels=tuple(curves[ci].strategy for ci, _ in kept),
+        cost_thinking=(
+            gather("cost_thinking") if all(c.cost_thinking is not None for c in curves) else None
+        ),
     )

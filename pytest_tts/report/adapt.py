@@ -59,6 +59,8 @@ def curve_result(
         fit=fit,
         model=model,
         unit=unit,
+        cost_thinking=getattr(curve, "cost_thinking", None),
+        forced=getattr(curve, "forced", None),
     )
 
 

@@ -35,8 +35,9 @@ UNIT_AXIS = {
     "n": "samples per problem (n)",
     "tokens": "tokens per problem",
     "flops": "FLOPs per problem",
+    "thinking": "thinking budget (reasoning tokens per sample)",
 }
-UNIT_TITLE = {"n": "samples", "tokens": "tokens", "flops": "FLOPs"}
+UNIT_TITLE = {"n": "samples", "tokens": "tokens", "flops": "FLOPs", "thinking": "thinking"}
 OUTCOME_COLOR = {
     "passed": "#1a7f37",
     "failed": "#cf222e",

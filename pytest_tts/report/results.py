@@ -42,7 +42,7 @@ SCHEMA_VERSION = 1
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped")
-UNITS: tuple[str, ...] = ("n", "tokens", "flops")
+UNITS: tuple[str, ...] = ("n", "tokens", "flops", "thinking")
 FRONTIER_PREFIX = "frontier("
 
 _T = TypeVar("_T")
@@ -55,7 +55,8 @@ _T = TypeVar("_T")
 class BudgetLine:
     """A budget an expectation names, drawn as a vertical line on the plot of its unit.
 
-    ``unit`` is ``"n"``, ``"tokens"`` or ``"flops"``; ``value`` is in that unit (per problem).
+    ``unit`` is ``"n"``, ``"tokens"``, ``"flops"`` or ``"thinking"``; ``value`` is in that
+    unit (per problem; thinking: reasoning tokens per sample).
     """
 
     unit: str
@@ -154,6 +155,9 @@ class CurveResult:
     ``frontier(`` is the compute-optimal frontier and is drawn as such; its ``unit`` names
     the cost it was taken over (it is drawn only on that axis; empty: on every axis).
     A cost array that is entirely NaN (FLOPs without a model config) counts as not measured.
+    A thinking curve (``budget_forcing``) has ``cost_thinking``, the reasoning budget per
+    sample of each point, and ``forced``, the share of samples cut there; it is drawn against
+    thinking, tokens and FLOPs, not samples (its k is fixed).
     """
 
     strategy: str
@@ -170,20 +174,23 @@ class CurveResult:
     fit: Fit | None = None
     model: str = ""
     unit: str = ""
+    cost_thinking: Sequence[float] | None = None
+    forced: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "ks", floats(self.ks, "ks"))
         n = len(self.ks)
-        for name in ("mean", "ci_low", "ci_high", "cost_samples", "cost_tokens", "cost_flops"):
+        costs = ("cost_samples", "cost_tokens", "cost_flops", "cost_thinking", "forced")
+        for name in ("mean", "ci_low", "ci_high", *costs):
             raw = getattr(self, name)
-            values = opt_floats(raw, name) if name.startswith("cost_") else floats(raw, name)
+            values = opt_floats(raw, name) if name in costs else floats(raw, name)
             if values is not None and values and len(values) != n:
                 msg = (
                     f"curve {self.label!r}: {name} has {len(values)} points, "
                     f"ks has {n}; every array of a curve has one entry per k"
                 )
                 raise ValueError(msg)
-            if name.startswith("cost_") and values and all(math.isnan(v) for v in values):
+            if name in costs and values and all(math.isnan(v) for v in values):
                 values = None
             set_field(self, name, values)
         if len(self.mean) != n:
@@ -209,8 +216,10 @@ class CurveResult:
         (None when not measured, or for a frontier taken over another unit)."""
         if self.is_frontier and self.unit and unit != self.unit:
             return None
+        if unit == "thinking":
+            return self.cost_thinking
         if unit == "n":
-            return self.cost_samples or self.ks
+            return None if self.cost_thinking else (self.cost_samples or self.ks)
         return self.cost_tokens if unit == "tokens" else self.cost_flops
 
     def to_dict(self) -> dict[str, Any]:

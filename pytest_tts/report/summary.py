@@ -53,14 +53,17 @@ def total_line(results: RunResults) -> str:
 
 @dataclass(frozen=True)
 class SearchCounts:
-    """What step-wise search strategies did in a run: step continuations generated or read
-    from the store, engine rounds, and verdicts on paths computed or read from the store."""
+    """What step-wise search strategies and budget forcing did in a run: step continuations
+    generated or read from the store, engine rounds, forced answers generated or read, and
+    verdicts on paths and forced answers computed or read from the store."""
 
     generated: int = 0
     reused: int = 0
     rounds: int = 0
     verified: int = 0
     verdicts: int = 0
+    forced_generated: int = 0
+    forced_reused: int = 0
 
     @classmethod
     def total(cls, stats: Iterable[Any]) -> SearchCounts:
@@ -70,12 +73,26 @@ class SearchCounts:
 
 
 def search_line(counts: SearchCounts) -> str:
-    """One line for the run's step-wise searches (their generations are in no pool's count)."""
-    return (
-        f"pytest-tts search: step continuations {count(counts.generated)} generated, "
-        f"{count(counts.reused)} reused in {count(counts.rounds)} rounds; verdicts "
-        f"{count(counts.verified)} computed, {count(counts.verdicts - counts.verified)} cached"
+    """One line for the run's step-wise searches and budget forcing (their generations are
+    in no pool's count)."""
+    parts = []
+    if counts.generated or counts.reused or counts.rounds:
+        parts.append(
+            f"step continuations {count(counts.generated)} generated, "
+            f"{count(counts.reused)} reused in {count(counts.rounds)} rounds"
+        )
+    if counts.forced_generated or counts.forced_reused:
+        parts.append(
+            f"forced answers {count(counts.forced_generated)} generated, "
+            f"{count(counts.forced_reused)} reused"
+        )
+    if not parts:
+        parts.append("nothing generated")
+    parts.append(
+        f"verdicts {count(counts.verified)} computed, "
+        f"{count(counts.verdicts - counts.verified)} cached"
     )
+    return "pytest-tts search: " + "; ".join(parts)
 
 
 def _flops(value: float | None) -> str:

@@ -82,6 +82,7 @@ def pool_curve(
             ks=tuple(ks),
             confidence=CURVE_CONFIDENCE,
             label=pool.label,
+            request=pool.request,
         )
         with live(callbacks):
             pool.curves[key] = strategy.search_curve(context)

@@ -35,7 +35,9 @@ class SearchContext:
     the curve at the budgets ``ks`` with its costs (``flops_fn(prompt_tokens,
     completion_tokens, k)`` counts FLOPs like every other curve; None when the model's size
     is unknown). ``sampling`` is the spec's ``sample`` line; ``label`` names the pool in
-    progress lines and messages.
+    progress lines and messages. ``request`` is the pool's own
+    :class:`~pytest_tts.generate.SampleRequest` (its full traces, for strategies that read
+    them, such as budget forcing); None outside a spec run.
     """
 
     store: SampleStore
@@ -49,6 +51,7 @@ class SearchContext:
     ks: tuple[int, ...]
     confidence: float = 0.95
     label: str = ""
+    request: Any = None
 
 
 @runtime_checkable

@@ -20,14 +20,14 @@ from pytest_tts.types import Problem, Sample, Verdict
 
 
 @dataclass(frozen=True)
-class _DrawProblem(Problem):
+class DrawProblem(Problem):
     """A problem as the verdict cache keys a path: prompt = the draw's prefix; ``source``
     is the problem itself, what the verifier sees (answer and meta are its own)."""
 
     source: Problem | None = None
 
 
-class _PathVerifier:
+class PathVerifier:
     """Hands the verifier its own problems back, and counts the verdicts it computes."""
 
     def __init__(self, verifier: Any, name: str, stats: SamplerStats) -> None:
@@ -40,7 +40,7 @@ class _PathVerifier:
 
     def verify(self, items: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         pairs = [
-            (p.source if isinstance(p, _DrawProblem) and p.source is not None else p, text)
+            (p.source if isinstance(p, DrawProblem) and p.source is not None else p, text)
             for p, text in items
         ]
         verdicts = list(self.verifier.verify(pairs))
@@ -130,7 +130,7 @@ class Searcher:
                 continue
             unique[key] = len(keyed)
             path = d.prefix[len(problem.prompt) :] + d.sample.text
-            as_keyed = _DrawProblem(
+            as_keyed = DrawProblem(
                 id=problem.id,
                 prompt=d.prefix,
                 answer=problem.answer,
@@ -139,7 +139,7 @@ class Searcher:
             )
             keyed.append((as_keyed, replace(d.sample, text=path)))
         self.stats.verdicts += len(keyed)
-        checker = _PathVerifier(verifier, name, self.stats)
+        checker = PathVerifier(verifier, name, self.stats)
         found = verify_cached(checker, self.context.store, self._pool, keyed)
         if len(found) != len(keyed):
             msg = f"verifier {name} returned {len(found)} verdicts for {len(keyed)} paths"
