@@ -8,12 +8,13 @@ names each expectation (its pytest item id).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_tts import spec as S
 from pytest_tts.dsl import ast
 from pytest_tts.dsl.diagnostics import Diagnostic, unknown_name
 from pytest_tts.dsl.formatter import format_expect, format_value
+from pytest_tts.errors import EstimationError
 
 if TYPE_CHECKING:
     from pytest_tts.dsl.checker import SpecChecker
@@ -84,7 +85,59 @@ class ExpectationChecker:
             plugin = self.names.strategy(chosen)
         if not ok or plugin is None or model is None:
             return None
+        if not self._reasoning_declared(plugin, model, chosen):
+            return None
         return S.Measure(metric, plugin, model, node.span)  # type: ignore[arg-type]
+
+    def _reasoning_declared(
+        self, plugin: S.PluginCall, model: S.ModelRef, where: ast.Value | None
+    ) -> bool:
+        """budget_forcing needs a reasoning marker (the model's ``reasoning`` or its ``end``)
+        and a valid budget grid."""
+        span = where.span if where is not None else plugin.span
+        if span is None:
+            return True
+        for call in _thinking_calls(plugin):
+            if "budgets" in call.kwargs:
+                from pytest_tts.estimate.thinking import check_budgets
+
+                try:
+                    check_budgets(call.kwargs["budgets"])
+                except EstimationError as exc:
+                    self.names.error(span, "bad-budget", str(exc))
+                    return False
+            if "end" not in call.kwargs and "reasoning" not in model.backend.kwargs:
+                self.names.error(
+                    span,
+                    "no-reasoning",
+                    f"{call.name} cuts reasoning, and model {model.name} declares no reasoning"
+                    " marker",
+                    help=f'add reasoning = "</think>" (the marker its traces use) to model'
+                    f' {model.name}\'s declaration, or end = "..." to {call.name}',
+                )
+                return False
+        return True
+
+    def _thinking_unit(self, measures: list[S.Measure], span: Any) -> bool:
+        """A budget in thinking tokens is measured by budget_forcing (or a frontier of
+        budget_forcing curves) only."""
+        for measure in measures:
+            strategy = measure.strategy
+            members = (
+                [a for a in strategy.args if isinstance(a, S.PluginCall)]
+                if strategy.name == "frontier"
+                else [strategy]
+            )
+            if not members or any(m.name != "budget_forcing" for m in members):
+                self.names.error(
+                    span,
+                    "bad-budget",
+                    "a budget in thinking tokens is measured by budget_forcing(...), and"
+                    f" {strategy.text or strategy.name} spends samples",
+                    help="e.g. 'using budget_forcing(majority_vote, k = 4)'",
+                )
+                return False
+        return True
 
     def expectation(
         self,
@@ -106,7 +159,13 @@ class ExpectationChecker:
             confidence = self._confidence(stmt.confidence)
             if left and right and _same(left, right):
                 self.names.error(stmt.span, "bad-comparison", "both sides measure the same thing")
-            elif left and right and unit and (stmt.range is None or rng):
+            elif (
+                left
+                and right
+                and unit
+                and (stmt.range is None or rng)
+                and (unit != "thinking" or self._thinking_unit([left, right], stmt.span))
+            ):
                 check = S.Comparison(left, stmt.op, right, unit, rng, confidence)
                 ident = f"{_measure_id(left, stmt.left)}{stmt.op}{_measure_id(right, stmt.right)}"
                 ident += f"@matched-{unit}"
@@ -117,7 +176,12 @@ class ExpectationChecker:
             unit = self._unit(stmt.unit)
             tolerance = self._rate(stmt.tolerance, "the tolerance") if stmt.tolerance else 0.0
             confidence = self._confidence(stmt.confidence)
-            if measure and unit and tolerance is not None:
+            if (
+                measure
+                and unit
+                and tolerance is not None
+                and (unit != "thinking" or self._thinking_unit([measure], stmt.span))
+            ):
                 check = S.Monotone(measure, unit, tolerance, confidence)
                 ident = f"{_measure_id(measure, stmt.measure)}:monotone-in-{unit}"
                 if stmt.tolerance is not None:
@@ -190,6 +254,12 @@ class ExpectationChecker:
             return None, ""
         budget = self._budget(stmt.budget, None if by_fit else pool)
         if measure is None or value is None or (stmt.budget is not None and budget is None):
+            return None, ""
+        if (
+            budget is not None
+            and budget.unit == "thinking"
+            and not self._thinking_unit([measure], stmt.budget.span)  # type: ignore[union-attr]
+        ):
             return None, ""
         ident = f"{metric}{_model_id(node)}{stmt.op}{stmt.value.text}"
         if stmt.budget is not None:
@@ -373,6 +443,15 @@ class ExpectationChecker:
                 )
                 return None
         return (low, high)
+
+
+def _thinking_calls(plugin: S.PluginCall) -> list[S.PluginCall]:
+    """The budget_forcing calls in a strategy (itself, or among a frontier's arguments)."""
+    found = [plugin] if plugin.name == "budget_forcing" else []
+    for arg in (*plugin.args, *plugin.kwargs.values()):
+        if isinstance(arg, S.PluginCall) and arg.kind == "strategy":
+            found += _thinking_calls(arg)
+    return found
 
 
 def _model_id(node: ast.MeasureNode) -> str:

@@ -57,7 +57,9 @@ class Curve:
     of ``mean`` (0 for exact strategies); ``labels`` names, for a frontier, the strategy of
     each point. A thinking curve (:mod:`pytest_tts.search.forcing`) also has
     ``cost_thinking`` float[K], the reasoning-token budget per sample of each point, and
-    ``forced`` float[K], the share of samples whose reasoning was cut there (None otherwise).
+    ``forced`` float[K], the share of samples whose reasoning was cut there, and ``grid``,
+    the metric and tokens at every (budget, k) (``budgets``, ``ks``, ``mean``, ``tokens``;
+    None otherwise).
     """
 
     strategy: str
@@ -75,6 +77,7 @@ class Curve:
     labels: tuple[str, ...] | None = None
     cost_thinking: FloatArray | None = None
     forced: FloatArray | None = None
+    grid: dict[str, Any] | None = None
 
     def cost(self, unit: str) -> FloatArray:
         """Mean cost per problem of every point in ``unit`` (``n``/``samples``, ``tokens``,
@@ -129,6 +132,8 @@ class Curve:
             out["cost_thinking"] = floats(self.cost_thinking)
         if self.forced is not None:
             out["forced"] = floats(self.forced)
+        if self.grid is not None:
+            out["grid"] = dict(self.grid)
         if per_problem:
             out["problem_ids"] = list(self.problem_ids)
             out["per_problem"] = [[float(x) for x in row] for row in self.per_problem]

@@ -10,7 +10,8 @@ rising curve fails with probability at most ``1 - c``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -25,7 +26,8 @@ class MonotoneResult:
 
     Per consecutive pair of budget points ``j -> j + 1``: the mean ``drop``, the adjusted
     p-value (``adjusted_p``, with a confidence) and whether it is a ``bad`` drop. ``means``
-    and ``cost`` are per budget point. A curve with one point has no pairs.
+    and ``cost`` are per budget point. A curve with one point has no pairs. ``columns`` are
+    further per-point values shown in its table (a thinking curve's forced share, tokens).
     """
 
     passed: bool
@@ -45,6 +47,7 @@ class MonotoneResult:
     seed: int
     problems: int
     kind: str = "monotone"
+    columns: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
 
 
 def check_monotone(

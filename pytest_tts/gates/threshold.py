@@ -14,8 +14,8 @@ those is compared with the threshold:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -95,7 +95,8 @@ class ThresholdResult:
     budget (the ``side`` bound, or the mean when ``side`` is ``"estimate"``); ``interval``
     the two-sided interval of an ``=`` claim with a confidence. ``best`` is the selected
     point (None when no point fits the budget). ``method``, ``resamples`` and ``seed`` say
-    how bounds were computed over ``problems`` problems.
+    how bounds were computed over ``problems`` problems. ``columns`` are further per-point
+    values shown in its table (a thinking curve's share of forced answers and its tokens).
     """
 
     passed: bool
@@ -118,6 +119,7 @@ class ThresholdResult:
     seed: int
     problems: int
     kind: str = "threshold"
+    columns: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
 
     @property
     def unit(self) -> str:

@@ -61,6 +61,7 @@ def curve_result(
         unit=unit,
         cost_thinking=getattr(curve, "cost_thinking", None),
         forced=getattr(curve, "forced", None),
+        grid=getattr(curve, "grid", None),
     )
 
 

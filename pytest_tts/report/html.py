@@ -23,6 +23,7 @@ from pytest_tts.report.fmt import count, rows_for_table, si
 from pytest_tts.report.results import (
     OUTCOMES,
     UNITS,
+    CurveResult,
     ExpectationResult,
     RunResults,
     SpecResult,
@@ -167,6 +168,57 @@ def plot_png(spec: SpecResult, unit: str) -> bytes:
     """The PNG bytes of ``plot_figure(spec, unit)``."""
     buf = io.BytesIO()
     plot_figure(spec, unit).savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def thinking_grid_png(curve: CurveResult) -> bytes | None:
+    """For a ``budget_forcing`` curve: its whole grid, as a family of curves (the metric
+    against the thinking budget, one line per k) beside every (budget, k) cell against tokens
+    per problem with their frontier (the best cell at each token cost: think longer or
+    sample more); None for any other curve."""
+    grid = curve.grid
+    if not grid or not grid.get("mean"):
+        return None
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    budgets = [float(b) for b in grid["budgets"]]
+    ks = [int(k) for k in grid["ks"]]
+    mean = [[float(x) for x in row] for row in grid["mean"]]
+    tokens = [[float(x) for x in row] for row in grid["tokens"]]
+    shown = [j for j, k in enumerate(ks) if k & (k - 1) == 0 or j == len(ks) - 1]
+    fig = Figure(figsize=(9.0, 3.4))
+    left, right = fig.subplots(1, 2)
+    for j in shown:
+        column = [row[j] for row in mean]
+        left.plot(budgets, column, marker="o", ms=3, label=f"k = {ks[j]}")
+        right.plot([row[j] for row in tokens], column, marker="o", ms=3, alpha=0.6)
+    cells = sorted((tokens[i][j], mean[i][j]) for i in range(len(budgets)) for j in shown)
+    front: list[tuple[float, float]] = []
+    for x, y in cells:
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    right.step(
+        [x for x, _ in front], [y for _, y in front], where="post", color="black", lw=1.5,
+        label="frontier",
+    )  # fmt: skip
+    left.set_xlabel(UNIT_AXIS["thinking"], fontsize=8)
+    right.set_xlabel(UNIT_AXIS["tokens"], fontsize=8)
+    right.set_xscale("log")
+    right.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    right.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    right.xaxis.set_minor_formatter(FuncFormatter(lambda _v, _pos: ""))
+    for ax in (left, right):
+        ax.set_ylabel(curve.metric, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+        ax.set_ylim(-0.02, 1.02)
+    left.legend(fontsize=7, loc="best")
+    right.legend(fontsize=7, loc="best")
+    fig.suptitle(f"{curve.strategy}: thinking budget x samples", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -369,6 +421,20 @@ def _spec_section(index: int, spec: SpecResult) -> str:
             f"<figcaption>{n_curves} curve{'s' * (n_curves != 1)} against "
             f"{UNIT_AXIS[unit]}; shaded: confidence interval; dash-dot lines: expectation "
             f"budgets (bars: the target at that budget)</figcaption></figure>"
+        )
+    for curve in spec.curves:
+        png = thinking_grid_png(curve)
+        if png is None:
+            continue
+        data = base64.b64encode(png).decode("ascii")
+        figures.append(
+            f'<figure class="plot grid" data-unit="thinking">'
+            f'<img class="tts-grid" alt="{escape(curve.strategy)}: thinking budget x samples" '
+            f'src="data:image/png;base64,{data}">'
+            "<figcaption>left: the metric against the thinking budget, one line per k"
+            " (samples per problem, each forced at that budget); right: every (budget, k)"
+            " against tokens per problem, with the frontier (think longer or sample"
+            " more)</figcaption></figure>"
         )
     plots = (
         f'<div class="plots">{"".join(figures)}</div>'

@@ -156,8 +156,10 @@ class CurveResult:
     the cost it was taken over (it is drawn only on that axis; empty: on every axis).
     A cost array that is entirely NaN (FLOPs without a model config) counts as not measured.
     A thinking curve (``budget_forcing``) has ``cost_thinking``, the reasoning budget per
-    sample of each point, and ``forced``, the share of samples cut there; it is drawn against
-    thinking, tokens and FLOPs, not samples (its k is fixed).
+    sample of each point, ``forced``, the share of samples cut there, and ``grid``, the metric
+    and tokens per problem at every (thinking budget, k): ``budgets``, ``ks``, ``mean`` and
+    ``tokens`` (rows by budget); it is drawn against thinking, tokens and FLOPs, not samples
+    (its k is fixed), and its grid as a family of curves with the frontier.
     """
 
     strategy: str
@@ -176,6 +178,7 @@ class CurveResult:
     unit: str = ""
     cost_thinking: Sequence[float] | None = None
     forced: Sequence[float] | None = None
+    grid: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "ks", floats(self.ks, "ks"))

@@ -145,7 +145,18 @@ def _threshold_gate(check: Threshold, inputs: JudgeInputs, difficulty: str | Non
         metric=check.measure.metric,
         strategy=curve.strategy,
     )
-    return gate
+    return _thinking_columns(gate, curve)
+
+
+def _thinking_columns(gate: Any, curve: Curve) -> Any:
+    """A thinking curve's gate shows, per budget, the share of samples whose reasoning was
+    cut and forced to answer, and the tokens spent."""
+    if curve.forced is None:
+        return gate
+    import dataclasses
+
+    columns = {"forced share": curve.forced, "tokens": curve.cost_tokens}
+    return dataclasses.replace(gate, columns=columns)
 
 
 def _fit_gate(check: Threshold, inputs: JudgeInputs, difficulty: str | None) -> Any:
@@ -208,7 +219,7 @@ def judge_monotone(check: Monotone, inputs: JudgeInputs) -> GateResult:
         metric=check.measure.metric,
         strategy=curve.strategy,
     )
-    return gate
+    return _thinking_columns(gate, curve)
 
 
 def judge_verifier_bound(check: VerifierBound, inputs: JudgeInputs) -> GateResult:

@@ -32,8 +32,7 @@ point is B; ``forced`` the share of samples that were cut there.
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,12 +41,11 @@ import numpy as np
 from pytest_tts.errors import EstimationError, VerifierError
 from pytest_tts.estimate.curves import Curve, compute_curve, default_ks
 from pytest_tts.estimate.stats import bootstrap_ci
+from pytest_tts.estimate.thinking import Decode, check_budgets, reasoning_tokens
 from pytest_tts.spec import Sampling
 from pytest_tts.types import Problem, Sample, Verdict
 
 DEFAULT_BUDGETS = (4, 8, 12, 16, 20, 24, 32)
-
-Decode = Callable[[Sequence[int]], str]
 
 
 @dataclass
@@ -58,6 +56,7 @@ class ForcingStats:
 
     forced_generated: int = 0
     forced_reused: int = 0
+    forced_tokens: int = 0  # completion tokens of the forced answers generated
     verdicts: int = 0
     verified: int = 0
 
@@ -77,25 +76,6 @@ class Trace:
     ids: tuple[int, ...]
 
 
-def reasoning_tokens(text: str, ids: Sequence[int], marker: str, decode: Decode) -> int | None:
-    """Tokens of ``ids`` before ``marker`` in ``text`` (None when the marker is absent).
-
-    The count is the longest prefix of ``ids`` whose decoded text ends at or before the
-    marker, found by bisection (decoded prefixes grow with the ids).
-    """
-    at = text.find(marker)
-    if at < 0:
-        return None
-    low, high = 0, len(ids)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if len(decode(ids[:mid])) <= at:
-            low = mid
-        else:
-            high = mid - 1
-    return low
-
-
 @dataclass
 class BudgetForcing:
     """A thinking-budget strategy: the run calls :meth:`search_curve` (see the module doc)."""
@@ -109,7 +89,7 @@ class BudgetForcing:
     text: str
     name: str = "budget_forcing"
     stats: ForcingStats = field(default_factory=ForcingStats)
-    # mean accuracy per (budget, k) of the last search_curve: {"budgets", "ks", "mean"}
+    # the last search_curve's grid: "budgets", "ks", and per (budget, k) "mean" and "tokens"
     grid: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -152,11 +132,13 @@ class BudgetForcing:
         verifiers = dict(context.verifiers)
         verifiers.setdefault(oracle_name, context.oracle)
         natural = self._natural_verdicts(context, problems, by_problem, verifiers)
-        ks = [int(x) for x in default_ks(n)]
+        # the grid's k: every budget of the pool's curves (one k for a single sample)
+        ks = [int(x) for x in default_ks(n)] if self.strategy.text != "single" else [self.k]
         if self.k not in ks:
             ks = sorted({*ks, self.k})
         columns = []
         grid = []
+        grid_tokens = []
         tokens = []
         flops = []
         shares = []
@@ -175,12 +157,18 @@ class BudgetForcing:
             at = ks.index(self.k)
             columns.append(curve.per_problem[:, at])
             grid.append([float(x) for x in curve.mean])
+            grid_tokens.append([float(x) for x in curve.cost_tokens])
             tokens.append(float(curve.cost_tokens[at]))
             flops.append(float(curve.cost_flops[at]))
             shares.append(cut)
         values = np.stack(columns, axis=1)
         low, high = bootstrap_ci(values, context.confidence)
-        self.grid = {"budgets": list(self.budgets), "ks": ks, "mean": grid}
+        self.grid = {
+            "budgets": list(self.budgets),
+            "ks": ks,
+            "mean": grid,
+            "tokens": grid_tokens,
+        }
         return Curve(
             strategy=self.text,
             ks=np.full(len(self.budgets), self.k, dtype=np.int64),
@@ -196,6 +184,7 @@ class BudgetForcing:
             mc_se=np.zeros(len(self.budgets)),
             cost_thinking=np.asarray(self.budgets, dtype=np.float64),
             forced=np.asarray(shares),
+            grid=self.grid,
         )
 
     # -- the stages ----------------------------------------------------------------------
@@ -309,6 +298,7 @@ class BudgetForcing:
         report = ensure_samples(context.store, requests, offline=context.offline)
         self.stats.forced_generated += report.generated
         self.stats.forced_reused += report.reused
+        self.stats.forced_tokens += report.completion_tokens
         out: dict[str, list[Sample]] = {}
         for request in requests:
             loaded = load_samples(context.store, request)
@@ -526,6 +516,12 @@ def budget_forcing(
         if text is not None and (not isinstance(text, str) or not text):
             msg = f"budget_forcing: {label} must be a non-empty string, got {text!r}"
             raise EstimationError(msg)
+    if getattr(chosen, "text", "") == "single" and k != 1:
+        msg = (
+            f"budget_forcing: single reads one sample, so k = {k} would spend {k - 1} for"
+            " nothing; give a strategy that selects among k (e.g. majority_vote)"
+        )
+        raise EstimationError(msg)
     if getattr(chosen, "search_curve", None) is not None:
         msg = "budget_forcing: the strategy must select among samples, not search"
         raise EstimationError(msg)
@@ -539,19 +535,3 @@ def budget_forcing(
         parts.append(f"answer_tokens = {answer_tokens}")
     text = "budget_forcing(" + ", ".join(parts) + ")"
     return BudgetForcing(chosen, k, grid, end, cue, answer_tokens, text)
-
-
-def check_budgets(budgets: Any) -> tuple[int, ...]:
-    """A budget grid as increasing positive integers, or a clear error."""
-    values = tuple(budgets) if isinstance(budgets, (list, tuple)) else (budgets,)
-    if not values:
-        msg = "budget_forcing: budgets must name at least one thinking budget"
-        raise EstimationError(msg)
-    for b in values:
-        if not isinstance(b, int) or isinstance(b, bool) or b < 1:
-            msg = f"budget_forcing: a thinking budget must be a positive integer, got {b!r}"
-            raise EstimationError(msg)
-    if any(b >= c for b, c in itertools.pairwise(values)):
-        msg = f"budget_forcing: budgets must increase, got {list(values)}"
-        raise EstimationError(msg)
-    return values

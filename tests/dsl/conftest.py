@@ -22,7 +22,9 @@ EXAMPLES = ROOT / "grammar" / "examples"
 MALFORMED = HERE / "malformed"
 
 
-def vllm(path: str, dtype: str = "auto", max_model_len: int | None = None) -> None: ...
+def vllm(
+    path: str, dtype: str = "auto", max_model_len: int | None = None, reasoning: str | None = None
+) -> None: ...
 def openai(base_url: str, model: str = "", api_key: str = "") -> None: ...
 def jsonl(
     path: str, prompt: str = "{question}", answer: str = "answer", limit: int | None = None
@@ -40,6 +42,9 @@ def best_of_n(verifier: Any = None) -> None: ...
 def weighted_vote(verifier: Any = None) -> None: ...
 def beam_search(prm: Any = None, width: int = 4) -> None: ...
 def frontier(*strategies: Any) -> None: ...
+def budget_forcing(
+    strategy: Any = None, k: int = 1, budgets: Any = (4, 8), end: str | None = None
+) -> None: ...
 
 
 def make_registry() -> Registry:
@@ -61,6 +66,7 @@ def make_registry() -> Registry:
     registry.add_strategy("weighted_vote", weighted_vote)
     registry.add_strategy("beam_search", beam_search)
     registry.add_strategy("frontier", frontier)
+    registry.add_strategy("budget_forcing", budget_forcing)
     return registry
 
 

@@ -20,16 +20,10 @@ import pytest
 from pytest_tts.backends.base import Completion, GenerationRequest
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.curves import compute_curve
+from pytest_tts.estimate.thinking import check_budgets, reasoning_tokens
 from pytest_tts.generate import SampleRequest, ensure_samples
 from pytest_tts.search.contract import SearchContext
-from pytest_tts.search.forcing import (
-    BudgetForcing,
-    Trace,
-    _cut_at,
-    budget_forcing,
-    check_budgets,
-    reasoning_tokens,
-)
+from pytest_tts.search.forcing import BudgetForcing, Trace, _cut_at, budget_forcing
 from pytest_tts.spec import Sampling
 from pytest_tts.store import SampleStore
 from pytest_tts.strategies.coverage import single
@@ -147,6 +141,8 @@ def test_bad_arguments_are_clear_errors() -> None:
         budget_forcing(k=0)
     with pytest.raises(EstimationError, match="answer_tokens"):
         budget_forcing(answer_tokens=0)
+    with pytest.raises(EstimationError, match="single reads one sample"):
+        budget_forcing(k=4)
     with pytest.raises(EstimationError, match="cue must be a non-empty string"):
         budget_forcing(cue="")
     forcing = budget_forcing(majority_vote(), k=2, budgets=[4, 8], end="|=")
@@ -296,7 +292,7 @@ def test_a_forced_prompt_beyond_the_context_is_a_clear_error(store: SampleStore)
 def test_k_beyond_the_pool_is_a_clear_error(store: SampleStore) -> None:
     ctx = context(store, CharBackend(script), problems(2))
     with pytest.raises(EstimationError, match="k = 8 exceeds the pool's n = 4"):
-        budget_forcing(k=8).search_curve(ctx)
+        budget_forcing(majority_vote(), k=8).search_curve(ctx)
 
 
 def test_offline_without_forced_answers_names_what_is_missing(store: SampleStore) -> None:

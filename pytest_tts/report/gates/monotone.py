@@ -51,6 +51,8 @@ def render_monotone(r: Any) -> GateText:
             "to": float(r.means[j + 1]),
             "drop": float(r.drop[j]),
         }
+        for name, values in getattr(r, "columns", {}).items():
+            row[name] = f"{fmt(float(values[j]))} -> {fmt(float(values[j + 1]))}"
         if r.adjusted_p is not None:
             row["adjusted p"] = float(r.adjusted_p[j])
         row["verdict"] = "DROP" if r.bad[j] else "ok"

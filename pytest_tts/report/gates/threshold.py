@@ -44,6 +44,8 @@ def render_threshold(r: Any) -> GateText:
             f"cost ({unit})": float(c[j]),
             r.metric: float(means[j]),
         }
+        for name, values in getattr(r, "columns", {}).items():
+            row[name] = float(values[j])
         if bound_key:
             row[bound_key] = float(r.compared[j]) if r.within[j] else None
         row["within budget"] = "yes" if r.within[j] else "no"
