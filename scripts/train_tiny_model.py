@@ -8,6 +8,13 @@ problems are drawn from a seeded stream that never yields a question of data/ari
 The loss covers only the completion and EOS. Everything is seeded and the number of optimizer
 steps is fixed, so a re-run on the same thread count reproduces the weights.
 
+Budget forcing. Besides the full traces, every batch holds ``--forced`` times as many forced
+examples: one of the batch's traces cut after a random number of reasoning characters, the
+answer cue ``|=`` appended, and the true answer. The loss covers only that answer and EOS
+(not the cut reasoning, not the cue), so the model learns to answer when its thinking is cut
+short (from the columns it has added and the question) without learning to stop early on its
+own; the full traces, and their random stream, are the same as without forced examples.
+
 The training budget is deliberately small: the model ends up right often, but not always, so
 that sampling many answers and voting over them has room to help.
 """
@@ -129,6 +136,20 @@ def encode_example(tokenizer: Any, prompt: str, completion: str) -> tuple[list[i
     return ids, labels
 
 
+def forced_example(
+    tokenizer: Any, problem: ArithProblem, trace: str, rng: random.Random
+) -> tuple[list[int], list[int]]:
+    """``trace`` cut after a random number of reasoning characters (fewer than it has), the
+    cue ``|=`` and the true answer; labels cover only the answer and EOS."""
+    reasoning = trace.split(STEP_DELIMITER + ANSWER_PREFIX)[0]
+    cut = reasoning[: rng.randrange(len(reasoning))]
+    cue = STEP_DELIMITER + ANSWER_PREFIX
+    prompt_ids = tokenizer.encode(problem.prompt).ids
+    held = tokenizer.encode(cut + cue, add_special_tokens=False).ids
+    answer = [*tokenizer.encode(str(problem.a + problem.b), add_special_tokens=False).ids, EOS]
+    return prompt_ids + held + answer, [-100] * (len(prompt_ids) + len(held)) + answer
+
+
 def read_test_questions(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -196,6 +217,9 @@ def main() -> None:
     parser.add_argument("--slip", type=float, default=0.08, help="per-column off-by-one rate")
     parser.add_argument("--forget", type=float, default=0.25, help="dropped-carry rate")
     parser.add_argument("--believe", type=float, default=0.6, help="misconception rate")
+    parser.add_argument(
+        "--forced", type=float, default=1.0, help="forced examples per full trace in a batch"
+    )
     args = parser.parse_args()
 
     import torch
@@ -232,6 +256,8 @@ def main() -> None:
     stream = stream_problems(args.seed, digits, exclude=[r["question"] for r in test_rows])
     eval_rows = test_rows[:100]
     trace_rng = random.Random(args.seed + 1)
+    cut_rng = random.Random(args.seed + 2)
+    forced_per_batch = round(args.forced * args.batch_size)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warmup = max(1, args.steps // 20)
@@ -247,11 +273,13 @@ def main() -> None:
     model.train()
     for step in range(args.steps):
         problems = [next(stream) for _ in range(args.batch_size)]
+        traces = [noisy_trace(p, trace_rng, args.slip, args.forget, args.believe) for p in problems]
         batch = [
-            encode_example(
-                tokenizer, p.prompt, noisy_trace(p, trace_rng, args.slip, args.forget, args.believe)
-            )
-            for p in problems
+            encode_example(tokenizer, p.prompt, t) for p, t in zip(problems, traces, strict=True)
+        ]
+        batch += [
+            forced_example(tokenizer, p, t, cut_rng)
+            for p, t in zip(problems[:forced_per_batch], traces, strict=False)
         ]
         width = max(len(ids) for ids, _ in batch)
         input_ids = torch.tensor([ids + [PAD] * (width - len(ids)) for ids, _ in batch])
@@ -279,6 +307,7 @@ def main() -> None:
         "steps": args.steps,
         "batch_size": args.batch_size,
         "seed": args.seed,
+        "forced_per_batch": forced_per_batch,
         "threads": args.threads,
         "train_seconds": round(train_seconds, 1),
         "greedy_accuracy_100": greedy,

@@ -89,6 +89,8 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
     if isinstance(check, Monotone):
         if check.confidence is None:
             return "no confidence level (no error rate to keep): it reads the whole pool"
+        if check.unit != "n":
+            return f"monotonicity in {check.unit} reads the whole pool"
         return ""
     if not isinstance(check, Threshold):
         return f"{type(check).__name__.lower()} expectations have no adaptive gate"
