@@ -48,7 +48,9 @@ def test_curve_arrays_must_have_one_entry_per_k() -> None:
 def test_outcome_and_unit_are_checked() -> None:
     with pytest.raises(ValueError, match="outcome must be one of passed, failed, error, skipped"):
         ExpectationResult(id="e", text="expect …", outcome="xfail")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="budget unit must be one of n, tokens, flops, thinking, got 'usd'"):
+    with pytest.raises(
+        ValueError, match="budget unit must be one of n, tokens, flops, thinking, got 'usd'"
+    ):
         BudgetLine("usd", 3.0)
 
 

@@ -307,3 +307,75 @@ def test_a_strategy_that_searches_cannot_select(tmp_path: Path) -> None:
     with pytest.raises(EstimationError, match="must select among samples"):
         budget_forcing(beam_search("steps"))
     assert isinstance(budget_forcing(), BudgetForcing)
+
+
+KILL_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from pytest_tts.store import SampleStore
+from tests.search.test_forcing import CharBackend, context, problems, script
+from pytest_tts.search.forcing import budget_forcing
+
+
+def slow(request, index):
+    if request.prompt.endswith("|="):
+        time.sleep(0.02)  # forced answers trickle in: the kill lands mid-fill
+    return script(request, index)
+
+
+with SampleStore.in_dir(Path(sys.argv[1])) as store:
+    ctx = context(store, CharBackend(slow), problems(12))
+    print("pool ready", flush=True)
+    budget_forcing(budgets=[2, 5, 8, 11]).search_curve(ctx)
+"""
+
+
+def test_forced_answers_survive_a_kill_mid_fill(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    cache = tmp_path / "cache"
+    (tmp_path / "kill.py").write_text(KILL_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "kill.py"), str(cache), str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    pool = 12 * SAMPLING.n
+    committed = 0
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"pool ready"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with SampleStore.in_dir(cache) as store:
+                committed = store.sample_count() - pool
+            if committed > 0:
+                break
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert committed > 0
+    # a clean run on its own store: how many forced answers the curve needs, and its values
+    with SampleStore.in_dir(tmp_path / "clean") as store:
+        clean = budget_forcing(budgets=[2, 5, 8, 11])
+        expected = clean.search_curve(context(store, CharBackend(script), problems(12)))
+    with SampleStore.in_dir(cache) as store:
+        kept = store.sample_count() - pool
+        assert 0 < kept < clean.stats.forced_generated
+        resumed = budget_forcing(budgets=[2, 5, 8, 11])
+        curve = resumed.search_curve(context(store, CharBackend(script), problems(12)))
+        # every forced answer the killed run committed is reused; only the rest is generated
+        assert resumed.stats.forced_generated == clean.stats.forced_generated - kept
+        assert store.sample_count() - pool == clean.stats.forced_generated
+    np.testing.assert_array_equal(curve.per_problem, expected.per_problem)
