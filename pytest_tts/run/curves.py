@@ -53,6 +53,28 @@ def pool_curve(
     key = call.text + repr(ks) + ("" if difficulty is None else f"@{difficulty}")
     if key in pool.curves:
         return pool.curves[key]
+    if call.name == "frontier" and any(_thinks(a) for a in call.args):
+        # thinking longer against sampling more: the frontier of whole curves in tokens
+        from pytest_tts.estimate.frontier import frontier_curve
+
+        if difficulty is not None:
+            msg = f"{call.text} reads budget_forcing curves and cannot be asked per difficulty"
+            raise EstimationError(msg)
+        members = [
+            pool_curve(
+                pool,
+                member,
+                extra_ks,
+                store=store,
+                instances=instances,
+                offline=offline,
+                callbacks=callbacks,
+                searched=searched,
+            )
+            for member in call.args
+        ]
+        pool.curves[key] = frontier_curve(members, unit="tokens")
+        return pool.curves[key]
     strategy = instances.strategy(call)
     arrays = pool.arrays
     if difficulty is not None:
@@ -92,3 +114,9 @@ def pool_curve(
             strategy, arrays, ks, flops_fn=flops_fn, confidence=CURVE_CONFIDENCE
         )
     return pool.curves[key]
+
+
+def _thinks(value: Any) -> bool:
+    from pytest_tts.spec import PluginCall
+
+    return isinstance(value, PluginCall) and value.name == "budget_forcing"

@@ -202,3 +202,45 @@ def test_real_server_counts_logprobs_and_topups(vllm_server: str, tmp_path: Path
         assert ensure_samples(store, [pool]).generated == 0
         assert len(load_samples(store, pool)) == 6
     backend.close()
+
+
+@pytest.mark.engine
+def test_budget_forcing_through_a_real_server(vllm_server: str, tmp_path: Path) -> None:
+    from pytest_tts.search import SearchContext
+    from pytest_tts.search.forcing import budget_forcing
+    from pytest_tts.verifiers.exact import exact_match
+
+    backend = openai(vllm_server, "tiny", max_concurrency=4, reasoning="|=")
+    assert backend.detokenize([]) == ""
+    assert backend.count_tokens("|=") == 2  # one token per character, no BOS
+    problems = [Problem(str(i), f"Q:{12 + i}+{34 + 5 * i}\nA:", str(46 + 6 * i)) for i in range(6)]
+    sampling = Sampling(n=4, temperature=1.0, max_tokens=40, seed=0)
+    oracle = exact_match(extract="last_number")
+    with SampleStore.in_dir(tmp_path) as store:
+        pool = SampleRequest(backend, problems, sampling)
+        ensure_samples(store, [pool])
+        for rows in load_samples(store, pool).values():
+            for s in rows:
+                assert backend.detokenize(s.token_ids or ()) == s.text
+        context = SearchContext(
+            store=store,
+            backend=backend,
+            problems=tuple(problems),
+            sampling=sampling,
+            oracle=oracle,
+            verifiers={"exact": oracle},
+            flops_fn=None,
+            offline=False,
+            ks=(1,),
+            label="tiny x sums",
+            request=pool,
+        )
+        forcing = budget_forcing(budgets=[4, 36])
+        curve = forcing.search_curve(context)
+        assert forcing.stats.forced_generated > 0  # every trace reasons longer than 4
+        assert curve.forced is not None
+        assert list(curve.forced) == [1.0, 0.0]
+        warm = budget_forcing(budgets=[4, 36])
+        warm.search_curve(context)
+        assert warm.stats.forced_generated == 0
+    backend.close()
