@@ -278,11 +278,18 @@ def scoring_flops(
     One causal forward pass over prompt + completion per sample, without unembedding (a
     reward head is a single vector); with ``share_prefill`` the prompt's pass is counted once
     and each completion attends to it from the cache. ``config`` is the verifier's own
-    ``config.json``; ``completion_tokens`` the total over the samples.
+    ``config.json``; ``completion_tokens`` the total over the samples. A config that gives
+    only a parameter count (:func:`params_only`) counts 2 x parameters per token.
     """
     if n_samples < 1:
         msg = f"n_samples must be at least 1, got {n_samples}"
         raise EstimationError(msg)
+    if params_only(config):
+        return float(
+            _params_generation(
+                _params(config), prompt_tokens, completion_tokens, n_samples, share_prefill
+            )
+        )
     shape = model_shape(config)
     p = float(prompt_tokens)
     length = float(completion_tokens) / n_samples
