@@ -25,6 +25,13 @@ def reasoning_tokens(text: str, ids: Sequence[int], marker: str, decode: Decode)
     at = text.find(marker)
     if at < 0:
         return None
+    return tokens_within(ids, at, decode)
+
+
+def tokens_within(ids: Sequence[int], length: int, decode: Decode) -> int:
+    """The longest prefix of ``ids`` whose decoded text is at most ``length`` characters (a
+    whole completion's text less special tokens a server decodes, such as EOS)."""
+    at = length
     low, high = 0, len(ids)
     while low < high:
         mid = (low + high + 1) // 2

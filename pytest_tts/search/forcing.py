@@ -41,7 +41,7 @@ import numpy as np
 from pytest_tts.errors import EstimationError, VerifierError
 from pytest_tts.estimate.curves import Curve, compute_curve, default_ks
 from pytest_tts.estimate.stats import bootstrap_ci
-from pytest_tts.estimate.thinking import Decode, check_budgets, reasoning_tokens
+from pytest_tts.estimate.thinking import Decode, check_budgets, reasoning_tokens, tokens_within
 from pytest_tts.spec import Sampling
 from pytest_tts.types import Problem, Sample, Verdict
 
@@ -211,10 +211,12 @@ class BudgetForcing:
                     raise EstimationError(msg)
                 count = reasoning_tokens(sample.text, sample.token_ids, marker, decode)
                 found += count is not None
+                if count is None:  # no answer: all reasoning, less a trailing EOS
+                    whole = tokens_within(sample.token_ids, len(sample.text), decode)
                 row.append(
                     Trace(
                         sample,
-                        len(sample.token_ids) if count is None else count,
+                        whole if count is None else count,
                         count is not None,
                         tuple(sample.token_ids),
                     )

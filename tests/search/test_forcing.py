@@ -20,7 +20,7 @@ import pytest
 from pytest_tts.backends.base import Completion, GenerationRequest
 from pytest_tts.errors import EstimationError
 from pytest_tts.estimate.curves import compute_curve
-from pytest_tts.estimate.thinking import check_budgets, reasoning_tokens
+from pytest_tts.estimate.thinking import check_budgets, reasoning_tokens, tokens_within
 from pytest_tts.generate import SampleRequest, ensure_samples
 from pytest_tts.search.contract import SearchContext
 from pytest_tts.search.forcing import BudgetForcing, Trace, _cut_at, budget_forcing
@@ -107,6 +107,11 @@ def test_reasoning_tokens_count_ids_before_the_marker() -> None:
     # a token of several characters that straddles the marker is not reasoning
     pieces = ["ab|", "cd|=", "42"]
     assert reasoning_tokens(text, [0, 1, 2], "|=", lambda xs: "".join(pieces[i] for i in xs)) == 1
+    # a server decodes the EOS a finished sample ends with: it is no reasoning token
+    with_eos = [*ids, 0]
+    decode_eos = lambda xs: "".join("</s>" if i == 0 else chr(i) for i in xs)  # noqa: E731
+    assert tokens_within(with_eos, len("ab|cd"), decode_eos) == 5
+    assert tokens_within(with_eos, len(text), decode_eos) == len(ids)
 
 
 def test_a_trace_keeps_its_answer_within_the_budget_and_is_cut_beyond() -> None:
