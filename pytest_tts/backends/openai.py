@@ -126,13 +126,14 @@ class OpenAIBackend:
         )
         return str(data.get("prompt", ""))
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens of ``text`` inside a prompt, from the server's ``/tokenize``."""
+    def count_tokens(self, text: str, *, add_special_tokens: bool = False) -> int:
+        """Tokens of ``text`` inside a prompt (with BOS and the like only when
+        ``add_special_tokens``), from the server's ``/tokenize``."""
         root = self.base_url.removesuffix("/v1")
         data = self._json(
             "POST",
             f"{root}/tokenize",
-            json={"model": self.model, "prompt": text, "add_special_tokens": False},
+            json={"model": self.model, "prompt": text, "add_special_tokens": add_special_tokens},
         )
         return int(data.get("count", len(data.get("tokens", []))))
 

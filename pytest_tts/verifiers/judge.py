@@ -314,9 +314,18 @@ def judge(
     max_model_len: int | None = None,
     *,
     base_dir: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    model_dir: str | None = None,
+    config: str | None = None,
+    params: float | None = None,
+    max_concurrency: int = 8,
 ) -> Judge:
     """An LLM judge: ``model`` (a local model folder, relative to the spec file) reads
-    ``template`` and answers ``yes`` or ``no``.
+    ``template`` and answers ``yes`` or ``no``. With ``base_url``
+    (``"http://host:8000/v1"``), ``model`` is the name an OpenAI-compatible server (``vllm
+    serve``) serves the judge under, prompted through its completions endpoint like the
+    ``openai`` backend; ``model_dir`` (a local copy of the served folder), ``config`` or
+    ``params`` give its identity and FLOPs (one of them is required).
 
     ``samples`` votes per sample at ``temperature`` (greedy by default: one vote suffices),
     each at most ``max_tokens`` tokens; ``seed`` seeds sampled votes; ``extract`` reads the
@@ -324,6 +333,31 @@ def judge(
     ``max_model_len`` are the judge engine's arguments (``max_model_len`` defaults to the
     model's own context length). See the module docstring for templates and scoring.
     """
+    if base_url is not None:
+        return _remote_judge(
+            model,
+            base_url,
+            base_dir=base_dir,
+            model_dir=model_dir,
+            config=config,
+            params=params,
+            max_concurrency=max_concurrency,
+            max_model_len=max_model_len,
+            judge_args={
+                "template": template,
+                "yes": yes,
+                "no": no,
+                "samples": samples,
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+                "seed": seed,
+                "extract": resolve_extractor(extract),
+            },
+        )
+    for name, value in (("model_dir", model_dir), ("config", config), ("params", params)):
+        if value is not None:
+            msg = f"judge: {name} is for a judge behind a server (with base_url = ...)"
+            raise VerifierError(msg)
     from pytest_tts.backends.vllm import vllm
 
     engine_args: dict[str, Any] = {"dtype": dtype}
@@ -343,4 +377,54 @@ def judge(
         engine_args=engine_args,
         count_tokens=_vllm_token_counter(backend),
         max_model_len=max_model_len,
+    )
+
+
+def _remote_judge(
+    served: str,
+    base_url: str,
+    *,
+    base_dir: str | os.PathLike[str] | None,
+    model_dir: str | None,
+    config: str | None,
+    params: float | None,
+    max_concurrency: int,
+    max_model_len: int | None,
+    judge_args: dict[str, Any],
+) -> Judge:
+    from pytest_tts.backends.openai import openai
+    from pytest_tts.errors import BackendError
+
+    if model_dir is None and config is None and params is None:
+        msg = (
+            f"judge({served!r}, base_url = ...): its identity and FLOPs need model_dir = (a"
+            " local copy of the served folder), config = (its config.json) or params = (its"
+            " parameter count)"
+        )
+        raise VerifierError(msg)
+    try:
+        backend = openai(
+            base_url,
+            served,
+            base_dir=base_dir,
+            model_dir=model_dir,
+            config=config,
+            params=params,
+            max_concurrency=max_concurrency,
+            # the identity is read on every run, offline ones too: no server call for it
+            model_hash=None if model_dir is not None else f"server:{served}",
+            engine_version="served",
+        )
+    except BackendError as exc:
+        raise VerifierError(f"judge: {exc}") from exc
+
+    def count(prompt: str) -> int:
+        return backend.count_tokens(prompt, add_special_tokens=True)
+
+    return Judge(
+        backend,
+        count_tokens=count,
+        max_model_len=max_model_len,
+        engine_args={"served": "remote"},
+        **judge_args,
     )

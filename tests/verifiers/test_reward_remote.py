@@ -8,18 +8,12 @@ against the same weights scored by the offline engine.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-import httpx
 import pytest
 
 from pytest_tts.errors import VerifierError
@@ -28,15 +22,10 @@ from pytest_tts.store import SampleStore
 from pytest_tts.types import Problem, Sample
 from pytest_tts.verifiers.cache import verdict_key, verify_cached
 from pytest_tts.verifiers.reward import RemoteRewardModel, reward_model
+from tests.servers import free_port, vllm_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ORM = ROOT / "models" / "tiny-orm"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Classifier(BaseHTTPRequestHandler):
@@ -153,56 +142,9 @@ def test_bad_remote_arguments_are_clear_errors(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def orm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The bundled ORM behind a real vLLM server (pooling runner) on loopback."""
-    port = free_port()
     log = tmp_path_factory.mktemp("orm-server") / "server.log"
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(ORM),
-        "--served-model-name",
-        "orm",
-        "--runner",
-        "pooling",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dtype",
-        "float32",
-        "--max-model-len",
-        "64",
-        "--enforce-eager",
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"vLLM server exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM server not ready after 300 s:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+    with vllm_server(ORM, "orm", log, "--runner", "pooling") as url:
+        yield url
 
 
 @pytest.mark.engine
