@@ -195,7 +195,7 @@ def other_kinds(runs: int) -> str:
 
                     def decide(e: np.ndarray, t: np.ndarray) -> object:
                         return check_adaptive_rate(
-                            e, t, 8, op="<=", value=0.2, confidence=0.95, problems_total=DATASET
+                            e, t, op="<=", value=0.2, confidence=0.95, problems_total=DATASET
                         )
 
                     data = (errors, trials)

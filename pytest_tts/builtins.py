@@ -65,6 +65,11 @@ def pytest_tts_register(registry: Registry) -> None:
     registry.add_verifier("math_equivalence", f"{v}.math_equiv:math_equivalence", "math-verify")
     registry.add_verifier("recorded", f"{v}.recorded:recorded", "a replayed sample's own label")
     registry.add_verifier("reward_model", f"{v}.reward:reward_model", "outcome reward model (vLLM)")
+    registry.add_verifier(
+        "process_reward_model",
+        f"{v}.process_reward:process_reward_model",
+        "process reward model, step scores (vLLM)",
+    )
     registry.add_verifier("step_check", f"{v}.steps:step_check", "arithmetic steps (process)")
     registry.add_verifier("unit_tests", f"{v}.code:unit_tests", "HumanEval tests, sandboxed")
     registry.add_verifier("weak_tests", f"{v}.code:weak_tests", "a subset of the tests (imperfect)")

@@ -87,3 +87,76 @@ def confidence_sequence(
     mean = np.cumsum(scaled) / t
     span = hi - lo
     return Bounds(lower=lo + span * lower, upper=lo + span * upper, mean=lo + span * mean)
+
+
+BET_TRUNCATION = 0.75
+BET_PERMUTATIONS = 32
+
+
+def betting_upper_bound(
+    values: ArrayLike,
+    alpha: float,
+    *,
+    permutations: int = BET_PERMUTATIONS,
+    seed: int = 0,
+) -> float:
+    """A one-sided upper bound, at level ``alpha``, on the common mean of independent values
+    in [0, 1], from all of them at once (a fixed-n bound, not a sequence).
+
+    The hedged-capital betting bound of Waudby-Smith & Ramdas (JRSSB 2024, arXiv:2010.09686,
+    Section 4 and the fixed-n plug-in of eq. (26)): against each candidate mean m, bet on the
+    values falling below it,
+
+        K_n(m)     = prod_i (1 - min(lambda_i, c / (1 - m)) (x_i - m)),   c = 3/4,
+        lambda_i   = sqrt(2 log(1/alpha) / (n sigma2_{i-1})),
+
+    with sigma2 the running variance of the CS above. Under a mean >= m the capital is a
+    nonnegative supermartingale, so E[K_n(m)] <= 1 whatever the distribution of the values.
+    K depends on the order of the values; it is averaged over the given order and
+    ``permutations - 1`` seeded random orders, which keeps E <= 1 (a mean of e-values) and
+    takes away the order's luck. m is rejected when the average reaches 1/alpha (Markov's
+    inequality: a true mean is rejected with probability <= alpha). Every factor is
+    nondecreasing in m, so the rejected set is [bound, 1] and bisection finds its edge.
+
+    All-binary values are Bernoulli trials: their exact Clopper-Pearson bound is used.
+    The lower bound is ``1 - betting_upper_bound(1 - values)``.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not 0 < alpha < 1:
+        msg = f"alpha must be in (0, 1), got {alpha}"
+        raise EstimationError(msg)
+    if np.any(x < -1e-12) or np.any(x > 1 + 1e-12):
+        msg = f"values must lie in [0, 1], found {x.min():g}..{x.max():g}"
+        raise EstimationError(msg)
+    n = x.size
+    if n == 0:
+        return 1.0
+    x = np.clip(x, 0.0, 1.0)
+    if np.all((x == 0.0) | (x == 1.0)):
+        hits = int(x.sum())
+        return 1.0 if hits == n else float(stats.beta.ppf(1.0 - alpha, hits + 1, n - hits))
+    rng = np.random.default_rng(seed)
+    xs = np.stack([x] + [x[rng.permutation(n)] for _ in range(max(permutations, 1) - 1)])
+    t = np.arange(1, n + 1, dtype=np.float64)
+    mu = (0.5 + np.cumsum(xs, axis=1)) / (t + 1)
+    sigma2 = (0.25 + np.cumsum((xs - mu) ** 2, axis=1)) / (t + 1)
+    sigma2_prev = np.concatenate([np.full((xs.shape[0], 1), 0.25), sigma2[:, :-1]], axis=1)
+    lam = np.sqrt(2.0 * np.log(1.0 / alpha) / (n * sigma2_prev))
+    threshold = np.log(1.0 / alpha)
+
+    def rejected(m: float) -> bool:
+        bet = np.minimum(lam, BET_TRUNCATION / (1.0 - m))
+        log_capital = np.log1p(-bet * (xs - m)).sum(axis=1)
+        top = float(log_capital.max())
+        return top + float(np.log(np.mean(np.exp(log_capital - top)))) >= threshold
+
+    lo, hi = 0.0, 1.0  # m = 0 is never rejected: every factor is <= 1 there
+    while hi - lo > 1e-7:
+        mid = (lo + hi) / 2
+        if rejected(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi

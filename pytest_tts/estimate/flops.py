@@ -265,6 +265,18 @@ def flops_from_config(config: Mapping[str, Any], *, share_prefill: bool = True) 
     return flops_fn
 
 
+def step_head_flops(config: Mapping[str, Any], tokens: float) -> float:
+    """FLOPs of a process reward model's step head at ``tokens`` positions: Qwen2.5-Math-PRM's
+    Linear(d, d), ReLU, Linear(d, labels), which vLLM applies at every position before step
+    pooling keeps the tags (``num_labels`` from the config, default 2). 0 for a config that
+    gives only a parameter count (its head is in the count)."""
+    if params_only(config):
+        return 0.0
+    d = model_shape(config).d_model
+    labels = int(config.get("num_labels") or len(config.get("id2label") or {}) or 2)
+    return 2.0 * float(tokens) * (d * d + d * labels)
+
+
 def scoring_flops(
     config: Mapping[str, Any],
     prompt_tokens: float,

@@ -225,10 +225,11 @@ def check_adaptive_comparison(
 class AdaptiveRateResult:
     """An adaptive verifier-rate bound after ``problems_seen`` problems.
 
-    The rate is a ratio over samples, FPR = E[X] / E[Y] with X a problem's false positives
-    and Y its oracle-rejected samples (FNR likewise). ``rate <= b`` holds exactly when the
-    per-problem Z = X - b Y has mean <= 0, and Z is bounded (in [-b N, (1 - b) N] for N
-    samples per problem), so a confidence sequence for E[Z] decides the claim at any round.
+    The rate is the per-problem one of the fixed gate (``pytest_tts.gates.verifier_bound``):
+    the mean, over problems with oracle-rejected samples, of the share the verifier accepts
+    (FNR likewise). Each such problem's share is one observation in [0, 1], in the order the
+    problems were drawn, so a confidence sequence of their mean decides the claim at any
+    round; problems without such samples carry no information and are skipped.
     """
 
     passed: bool
@@ -242,6 +243,8 @@ class AdaptiveRateResult:
     problems_total: int
     errors: int
     trials: int
+    rate: float
+    problems: int
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     best: int = 0
@@ -251,7 +254,6 @@ class AdaptiveRateResult:
 def check_adaptive_rate(
     errors: ArrayLike,
     trials: ArrayLike,
-    samples: int,
     *,
     op: str,
     value: float,
@@ -261,7 +263,7 @@ def check_adaptive_rate(
     verifier_name: str = "",
 ) -> AdaptiveRateResult:
     """Is ``metric OP value`` decided, from per-problem error and trial counts (int[t], in
-    the order problems were drawn, each out of ``samples`` samples)?"""
+    the order problems were drawn)?"""
     x = np.asarray(errors, dtype=np.float64)
     y = np.asarray(trials, dtype=np.float64)
     op = norm_op(op)
@@ -271,15 +273,19 @@ def check_adaptive_rate(
     if x.shape != y.shape or x.ndim != 1 or x.size == 0 or np.any(x > y):
         msg = f"errors and trials must be 1-d counts with errors <= trials, got {x.shape}"
         raise EstimationError(msg)
-    z = x - value * y
-    bounds = confidence_sequence(z, 1.0 - confidence, lo=-value * samples, hi=(1 - value) * samples)
-    lower, upper = float(bounds.lower[-1]), float(bounds.upper[-1])
-    if op in ("<=", "<"):
-        passed = upper <= 0 if op == "<=" else upper < 0
-        failed = lower > 0 if op == "<=" else lower >= 0
+    has = y > 0
+    if has.any():
+        bounds = confidence_sequence(x[has] / y[has], 1.0 - confidence)
+        lower, upper = float(bounds.lower[-1]), float(bounds.upper[-1])
+        rate = float((x[has] / y[has]).mean())
     else:
-        passed = lower >= 0 if op == ">=" else lower > 0
-        failed = upper < 0 if op == ">=" else upper <= 0
+        lower, upper, rate = 0.0, 1.0, float("nan")
+    if op in ("<=", "<"):
+        passed = upper <= value if op == "<=" else upper < value
+        failed = lower > value if op == "<=" else lower >= value
+    else:
+        passed = lower >= value if op == ">=" else lower > value
+        failed = upper < value if op == ">=" else upper <= value
     return AdaptiveRateResult(
         passed=bool(passed),
         decided=bool(passed or failed),
@@ -292,6 +298,8 @@ def check_adaptive_rate(
         problems_total=int(problems_total),
         errors=int(x.sum()),
         trials=int(y.sum()),
+        rate=rate,
+        problems=int(has.sum()),
         lower=np.array([lower]),
         upper=np.array([upper]),
     )

@@ -140,6 +140,7 @@ def expectation_result(
         duration=duration,
         target=target,
         detail=detail,
+        hint=str(getattr(gate, "hint", "")),
     )
 
 

@@ -288,7 +288,6 @@ def _decide(
         return check_adaptive_rate(
             errors,
             trials,
-            arrays.n_samples,
             op=check.op,
             value=check.value,
             confidence=check.confidence,

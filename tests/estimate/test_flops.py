@@ -132,3 +132,38 @@ def test_verifier_scoring_is_one_pass_over_each_completion() -> None:
     assert scoring_flops(TINY, 12, 30, 1, share_prefill=False) == pytest.approx(expected)
     shared = scoring_flops(TINY, 12, 120, 4)
     assert shared < scoring_flops(TINY, 12, 120, 4, share_prefill=False)
+
+
+def test_process_reward_scoring_matches_torch_flop_counter() -> None:
+    """A Qwen2 decoder and Qwen2.5-Math-PRM's step head at every position (the bundled
+    tiny-prm's shape) against FlopCounterMode: our scoring pass plus step_head_flops."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from pytest_tts.estimate.flops import scoring_flops, step_head_flops
+
+    config = {
+        **TINY,
+        "model_type": "qwen2",
+        "num_labels": 2,
+        "vocab_size": 21,
+        "num_key_value_heads": 2,
+    }
+    hf = transformers.Qwen2Config(**config, attn_implementation="eager")
+    torch.manual_seed(0)
+    decoder = transformers.Qwen2Model(hf).eval()
+    d = config["hidden_size"]
+    head = torch.nn.Sequential(torch.nn.Linear(d, d), torch.nn.ReLU(), torch.nn.Linear(d, 2))
+    seq = 40
+    ids = torch.randint(0, config["vocab_size"], (1, seq))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        head(decoder(input_ids=ids).last_hidden_state)
+    counted = counter.get_total_flops()
+    # scoring_flops counts causal attention (seq (seq + 1) / 2 keys); the dense kernel the
+    # counter sees computes all seq^2 scores: add the other half
+    causal_gap = 4.0 * config["num_hidden_layers"] * d * (seq * seq - seq * (seq + 1) / 2)
+    ours = scoring_flops(config, seq, 0, 1) + step_head_flops(config, seq) + causal_gap
+    assert ours == pytest.approx(counted, rel=0.03)
+    assert step_head_flops(config, seq) == 2 * seq * (d * d + 2 * d)
+    assert step_head_flops({"num_parameters": 1e6}, seq) == 0.0

@@ -141,13 +141,11 @@ def test_rate_bounds_decide_from_error_and_trial_counts() -> None:
     n = 8
     wrong = rng.integers(0, n + 1, 400)  # oracle-rejected samples per problem
     low_fp = rng.binomial(wrong, 0.05)  # the verifier accepts 5% of them
-    ok = check_adaptive_rate(
-        low_fp, wrong, n, op="<=", value=0.2, confidence=0.95, problems_total=400
-    )
+    ok = check_adaptive_rate(low_fp, wrong, op="<=", value=0.2, confidence=0.95, problems_total=400)
     assert (ok.decided, ok.passed) == (True, True)
     high_fp = rng.binomial(wrong, 0.5)
     bad = check_adaptive_rate(
-        high_fp, wrong, n, op="<=", value=0.2, confidence=0.95, problems_total=400
+        high_fp, wrong, op="<=", value=0.2, confidence=0.95, problems_total=400
     )
     assert (bad.decided, bad.passed) == (True, False)
     assert "false_positive_rate() <= 0.2: decided after 400" in render_gate(bad).headline
@@ -167,7 +165,6 @@ def test_a_rate_exactly_at_its_bound_is_rarely_decided_wrongly() -> None:
             r = check_adaptive_rate(
                 errors[:used],
                 trials[:used],
-                8,
                 op="<=",
                 value=0.2,
                 confidence=0.95,

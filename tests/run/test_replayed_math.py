@@ -43,7 +43,7 @@ spec "replayed math" {{
     expect accuracy >= 0.5 at n = {n} using majority_vote
     expect accuracy >= 0.5 at n = {n} using best_of_n(verifier = labels)
     expect accuracy >= 0.0 at n = {n} using pass_hat_k
-    expect false_positive_rate(mv) <= 0.2 with confidence 0.95
+    expect false_positive_rate(mv) <= 0.3 with confidence 0.95
 }}
 
 spec "math_equivalence as the oracle" {{

@@ -123,27 +123,27 @@ def render_adaptive_rate(r: Any) -> GateText:
         if r.decided
         else f"undecided after {seen}"
     )
-    rate = r.errors / r.trials if r.trials else float("nan")
     return GateText(
         passed=r.passed,
         kind="verifier_bound",
         headline=(
-            f"{claim}: {how} (rate {fmt(rate)} = {r.errors}/{r.trials}; CS of the mean of "
-            f"errors - {fmt(r.value)} x trials per problem [{fmt(float(r.lower[0]))}, "
+            f"{claim}: {how} (rate {fmt(r.rate)} per problem over {r.problems} problems, "
+            f"{r.errors}/{r.trials} samples; CS [{fmt(float(r.lower[0]))}, "
             f"{fmt(float(r.upper[0]))}])"
         ),
         rows=[
             {
                 "errors / trials": f"{r.errors} / {r.trials}",
-                "rate": rate,
+                "problems": r.problems,
+                "rate per problem": r.rate,
                 "lower CS": float(r.lower[0]),
                 "upper CS": float(r.upper[0]),
             }
         ],
         confidence=r.confidence,
         method=(
-            "predictable plug-in empirical-Bernstein confidence sequence of the per-problem "
-            "errors - bound x trials (its mean is <= 0 exactly when the rate is <= the bound), "
+            "predictable plug-in empirical-Bernstein confidence sequence of the mean of the "
+            "per-problem rates (each problem's share of its samples the verifier gets wrong), "
             "problems in a seeded random order (Waudby-Smith & Ramdas 2024)"
         ),
         error_rate=(
@@ -155,7 +155,7 @@ def render_adaptive_rate(r: Any) -> GateText:
             "decided_after": r.problems_seen,
             "problems_total": r.problems_total,
             "trajectory": [list(t) for t in r.trajectory],
-            "threshold": 0.0,
+            "threshold": r.value,
             "op": r.op,
         },
     )

@@ -39,7 +39,8 @@ class GateText:
     (None when the point estimate was compared), ``method`` names the statistical method,
     ``error_rate`` states the error rate the decision controls, in words. ``notes`` flag
     anything a reader must know (interpolated, not compared, provenance mismatch allowed,
-    problems excluded). ``data`` holds the key numbers for JSON reports.
+    problems excluded). ``data`` holds the key numbers for JSON reports. ``hint`` says what
+    to do next when it fails, where the gate knows better than its kind's default.
     """
 
     passed: bool
@@ -51,6 +52,7 @@ class GateText:
     error_rate: str = ""
     notes: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
+    hint: str = ""
 
     @property
     def verdict(self) -> str:

@@ -20,6 +20,12 @@ def render_verifier_bound(r: Any) -> GateText:
     claim = f"{metric}({r.verifier_name}) {r.op} {fmt(r.value)}"
     if target["trials"] == 0:
         headline = f"{claim}: cannot be measured: no sample where the {given}"
+    elif r.per_problem:
+        headline = (
+            f"{claim}: {label} {fmt(target['rate'])} per problem over {target['problems']} "
+            f"problems ({target['errors']}/{target['trials']} samples), "
+            f"{side} {confidence:g} bound {fmt(target['bound'])}"
+        )
     else:
         headline = (
             f"{claim}: {label} {fmt(target['rate'])} ({target['errors']}/{target['trials']}), "
@@ -34,7 +40,7 @@ def render_verifier_bound(r: Any) -> GateText:
             f"; resampling until it accepts caps accuracy at {fmt(r.ceilings['observed'])} "
             f"(single sample {fmt(r.single_sample_accuracy)})"
         )
-    bound_key = f"CP {side} {confidence:g} bound"
+    bound_key = f"{'betting' if r.per_problem else 'CP'} {side} {confidence:g} bound"
     rows: list[dict[str, Any]] = []
     for name, rate in r.rates.items():
         rows.append(
@@ -43,7 +49,7 @@ def render_verifier_bound(r: Any) -> GateText:
                 "errors / trials": f"{rate['errors']} / {rate['trials']}",
                 "estimate": rate["rate"],
                 bound_key: rate["bound"] if rate["trials"] else None,
-                "design effect": rate["design_effect"] if r.clustered else None,
+                "problems": rate["problems"] if r.per_problem else None,
                 "tested": "<-" if name == metric else "",
             }
         )
@@ -54,25 +60,37 @@ def render_verifier_bound(r: Any) -> GateText:
                 "errors / trials": "",
                 "estimate": ceiling,
                 bound_key: None,
-                "design effect": None,
+                "problems": None,
                 "tested": "",
             }
         )
-    if r.clustered:
+    if r.per_problem:
         method = (
-            f"Clopper-Pearson one-sided {side} bound at the effective sample size "
-            "(Korn-Graubard: n / design effect over problem clusters)"
+            f"one-sided {side} hedged-capital betting bound (Waudby-Smith & Ramdas 2024) on "
+            "the per-problem rates: the mean, over problems with such samples, of the share "
+            "the verifier gets wrong"
         )
-        assumption = "problems independent, samples within a problem may be correlated"
+        assumption = "problems independent; samples within a problem may be correlated"
     else:
         method = f"Clopper-Pearson one-sided {side} bound (exact binomial)"
         assumption = "every judged sample an independent trial"
         notes.append(
             "plain Clopper-Pearson: samples of one problem are correlated in practice; pass "
-            "[problems, samples] verdicts to widen the bound for it"
+            "[problems, samples] verdicts to bound the per-problem rate instead"
+        )
+    hint = ""
+    if not r.passed and r.estimate_passes:
+        unit = "problems" if r.per_problem else "samples"
+        count = target["problems"] if r.per_problem else target["trials"]
+        hint = (
+            f"the estimate meets the claim but the bound does not: {count} {unit} hold "
+            f"samples where the {given}, too few to bound the rate at {fmt(r.value)} with "
+            f"confidence {confidence:g}; more {unit} narrow the bound"
+            + (" (more samples of the same problems hardly do)" if r.per_problem else "")
         )
     return GateText(
         passed=r.passed,
+        hint=hint,
         kind="verifier_bound",
         headline=headline,
         rows=rows,
