@@ -152,7 +152,7 @@ class ProcessRewardModel:
         if (
             len(ids) != 1
             or (unknown is not None and ids[0] == unknown)
-            or tokenizer.decode(ids).strip() != self.step_tag.strip()
+            or str(tokenizer.decode(ids)).strip() != self.step_tag.strip()
         ):
             msg = (
                 f"step tag {self.step_tag!r} is not one token of {self.model.name}'s tokenizer "
