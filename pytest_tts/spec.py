@@ -152,6 +152,21 @@ class VerifierBound:
 
 
 @dataclass(frozen=True)
+class StepMetric:
+    """``expect first_error_f1(prm, steps) >= x [with confidence c]``: a process verifier's
+    step scores against a step oracle's (ProcessBench measures, calibration)."""
+
+    verifier: VerifierRef
+    step_oracle: VerifierRef
+    metric: Literal[
+        "first_error_f1", "first_error_accuracy", "right_trace_accuracy", "step_calibration_error"
+    ]
+    op: Op
+    value: float
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
 class NoRegression:
     """``expect no regression of M [at budget] against baseline within d [with confidence c]``."""
 
@@ -161,7 +176,7 @@ class NoRegression:
     budget: Budget | None = None
 
 
-Check = Threshold | Comparison | Monotone | VerifierBound | NoRegression
+Check = Threshold | Comparison | Monotone | VerifierBound | StepMetric | NoRegression
 
 
 @dataclass(frozen=True)

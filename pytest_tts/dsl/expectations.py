@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 
 METRICS = ("accuracy", "coverage")
 VERIFIER_METRICS = ("false_positive_rate", "false_negative_rate")
+STEP_METRICS = (
+    "first_error_f1",
+    "first_error_accuracy",
+    "right_trace_accuracy",
+    "step_calibration_error",
+)
 UNITS = ("n", "tokens", "flops", "thinking")
 DEFAULT_STATISTICAL_CONFIDENCE = 0.95
 
@@ -49,9 +55,21 @@ class ExpectationChecker:
                     f"{metric} is a property of a verifier: only "
                     f"'expect {metric}(VERIFIER) <= x' is allowed",
                 )
+            elif metric in STEP_METRICS:
+                self.names.error(
+                    node.metric.span,
+                    "bad-metric-use",
+                    f"{metric} is a property of a process verifier: only "
+                    f"'expect {metric}(VERIFIER, STEP_ORACLE) >= x' is allowed",
+                )
             else:
                 self.names.add(
-                    unknown_name(node.metric.span, "metric", metric, METRICS + VERIFIER_METRICS)
+                    unknown_name(
+                        node.metric.span,
+                        "metric",
+                        metric,
+                        METRICS + VERIFIER_METRICS + STEP_METRICS,
+                    )
                 )
             return None
         if node.args is not None:
@@ -219,6 +237,8 @@ class ExpectationChecker:
         per_difficulty = self._word(stmt.per, "per", "difficulty")
         if by_fit is None or per_difficulty is None:
             return None, ""
+        if metric in STEP_METRICS:
+            return self._step_metric(stmt, metric, value, confidence)
         if metric in VERIFIER_METRICS:
             problems = [
                 (node.model, "a verifier's error rate is measured on the spec's model"),
@@ -317,6 +337,49 @@ class ExpectationChecker:
         return True
 
     # -- numbers ----------------------------------------------------------------------------
+
+    def _step_metric(
+        self, stmt: ast.ThresholdStmt, metric: str, value: float | None, confidence: float | None
+    ) -> tuple[S.Check | None, str]:
+        node = stmt.measure
+        problems = [
+            (node.model, "a process verifier is measured on the spec's model"),
+            (node.strategy or stmt.strategy, f"{metric} takes no 'using' strategy"),
+            (stmt.budget, f"{metric} is measured over all samples and takes no budget"),
+            (stmt.by, f"{metric} has no fitted law"),
+            (stmt.per, f"{metric} is not asked per difficulty"),
+        ]
+        for extra, why in problems:
+            if extra is not None:
+                self.names.error(extra.span, "bad-metric-use", why)
+        args = node.args or ()
+        if len(args) != 2 or any(a.name is not None for a in args):
+            self.names.error(
+                node.span,
+                "bad-metric-use",
+                f"{metric} takes the verifier under test and a step oracle: "
+                f"{metric}(VERIFIER, STEP_ORACLE)",
+            )
+            return None, ""
+        verifier = self.names.verifier(args[0].value)
+        oracle = self.names.verifier(args[1].value)
+        if (
+            verifier is None
+            or oracle is None
+            or value is None
+            or any(p[0] is not None for p in problems)
+        ):
+            return None, ""
+        check = S.StepMetric(
+            verifier,
+            oracle,
+            metric,  # type: ignore[arg-type]
+            stmt.op,
+            value,
+            confidence,
+        )
+        ident = f"{metric}({verifier.name},{oracle.name}){stmt.op}{stmt.value.text}"
+        return check, ident
 
     def _rate(self, number: ast.Number, what: str) -> float | None:
         if not 0 <= number.value <= 1:

@@ -21,6 +21,8 @@ from pytest_tts.types import Sample, Verdict
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+# per problem, per sample: a verdict's per-step scores (None: the verdict had none)
+StepGrid = tuple[tuple[tuple[float, ...] | None, ...], ...]
 
 NO_ANSWER = -1
 """The answer code of a sample from which no answer was extracted; it never wins a vote."""
@@ -42,6 +44,9 @@ class PoolArrays:
     - ``verifier_flops``: verifier name -> float[P, N], the model FLOPs each verdict cost
       (reward models, judges); absent for verifiers that cost none. A strategy that reads a
       verifier's scores or verdicts pays these for every sample it judges.
+    - ``step_scores``: verifier name -> P x N nested tuples of each verdict's per-step scores
+      (process verifiers only: those with ``Verdict.step_scores`` on some sample; None where
+      a verdict had none), for step-level measures.
 
     Arrays are made read-only on construction, so a pool can be shared safely.
     """
@@ -56,6 +61,7 @@ class PoolArrays:
     logprob_sum: FloatArray | None = None
     logprob_mean: FloatArray | None = None
     verifier_flops: Mapping[str, FloatArray] = field(default_factory=dict)
+    step_scores: Mapping[str, StepGrid] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = tuple(str(p) for p in self.problem_ids)
@@ -96,6 +102,11 @@ class PoolArrays:
             for name, v in self.verifier_flops.items()
         }
         object.__setattr__(self, "verifier_flops", MappingProxyType(verifier_flops))
+        for name, grid in self.step_scores.items():
+            if len(grid) != shape[0] or any(len(row) != shape[1] for row in grid):
+                msg = f"step_scores[{name!r}] must be {shape[0]} rows of {shape[1]} samples"
+                raise EstimationError(msg)
+        object.__setattr__(self, "step_scores", MappingProxyType(dict(self.step_scores)))
         for name in ("logprob_sum", "logprob_mean"):
             value = getattr(self, name)
             if value is not None:
@@ -299,5 +310,10 @@ def pool_from_samples(
             k: grid([v.flops for v in vs], np.float64)
             for k, vs in verifier_lists.items()
             if any(v.flops for v in vs)
+        },
+        step_scores={
+            k: tuple(tuple(vs[i].step_scores for i in row) for row in rows)
+            for k, vs in verifier_lists.items()
+            if any(v.step_scores is not None for v in vs)
         },
     )

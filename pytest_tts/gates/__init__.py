@@ -9,6 +9,8 @@ renders into words:
 - ``monotone``: no drop between consecutive budget points;
 - ``verifier_bound``: false-positive / false-negative rate bounds and the accuracy ceiling
   an imperfect verifier implies for resampling;
+- ``step_metrics``: a process verifier's step scores against a step oracle (ProcessBench
+  measures, calibration);
 - ``fit``: "coverage >= x at n = K by fit", from the fitted coverage law and a bootstrap;
 - ``adaptive``: anytime-valid threshold decisions for ``--tts-adaptive``;
 - ``bins``: one gate per difficulty bin ("per difficulty");
@@ -30,6 +32,7 @@ from pytest_tts.gates.compare import ComparisonResult
 from pytest_tts.gates.fit import FitThresholdResult
 from pytest_tts.gates.monotone import MonotoneResult
 from pytest_tts.gates.regression import BaselineRecorded, RegressionResult
+from pytest_tts.gates.step_metrics import StepMetricResult
 from pytest_tts.gates.threshold import ThresholdResult
 from pytest_tts.gates.verifier_bound import VerifierBoundResult
 
@@ -42,6 +45,7 @@ GateResult = (
     | ComparisonResult
     | MonotoneResult
     | VerifierBoundResult
+    | StepMetricResult
     | RegressionResult
     | BaselineRecorded
     | FitThresholdResult
@@ -60,6 +64,7 @@ __all__ = [
     "MonotoneResult",
     "PerDifficultyResult",
     "RegressionResult",
+    "StepMetricResult",
     "ThresholdResult",
     "VerifierBoundResult",
 ]

@@ -251,6 +251,39 @@ def trajectory_png(e: ExpectationResult) -> bytes | None:
     return buf.getvalue()
 
 
+def reliability_png(e: ExpectationResult) -> bytes | None:
+    """For a step-level item: the reliability diagram of the process verifier's step scores
+    (share of steps the step oracle accepts against the mean score, per bin; marker area by
+    steps), beside the diagonal of perfect calibration; None for any other item."""
+    bins = e.properties.get("reliability") if e.kind == "step_metric" else None
+    if not bins:
+        return None
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.4, 3.0))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
+    total = sum(b[2] for b in bins) or 1
+    ax.plot([b[0] for b in bins], [b[1] for b in bins], color="C0", linewidth=1)
+    ax.scatter(
+        [b[0] for b in bins],
+        [b[1] for b in bins],
+        s=[20 + 300 * b[2] / total for b in bins],
+        color="C0",
+        label="step scores",
+        zorder=3,
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean step score (bin)")
+    ax.set_ylabel("share of steps right")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
 # -- HTML ----------------------------------------------------------------------------------
 
 _CSS = """
@@ -369,6 +402,13 @@ def _expectation_row(spec: SpecResult, label: str, e: ExpectationResult) -> str:
         finding += (
             f'<img class="tts-trajectory" alt="{escape(e.id)}: confidence sequence against '
             f'problems seen" src="data:image/png;base64,{data}">'
+        )
+    reliability = reliability_png(e)
+    if reliability is not None:
+        data = base64.b64encode(reliability).decode("ascii")
+        finding += (
+            f'<img class="tts-reliability" alt="{escape(e.id)}: reliability diagram of the '
+            f'step scores" src="data:image/png;base64,{data}">'
         )
     if e.table:
         is_open = " open" if e.outcome == "failed" else ""

@@ -44,6 +44,7 @@ from pytest_tts.spec import (
     Expectation,
     Monotone,
     NoRegression,
+    StepMetric,
     Threshold,
     VerifierBound,
 )
@@ -92,6 +93,8 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
         if check.unit != "n":
             return f"monotonicity in {check.unit} reads the whole pool"
         return ""
+    if isinstance(check, StepMetric):
+        return "a step-level measure is bounded by a bootstrap: it reads the whole pool"
     if not isinstance(check, Threshold):
         return f"{type(check).__name__.lower()} expectations have no adaptive gate"
     if check.confidence is None:

@@ -209,7 +209,7 @@ class Engine:
         whether they are more than tolerated (see :func:`problem_error_report`)."""
         from pytest_tts.run.plan import measures_of, verifier_refs
         from pytest_tts.run.verify import problem_error_report
-        from pytest_tts.spec import VerifierBound
+        from pytest_tts.spec import StepMetric, VerifierBound
 
         notes: list[str] = []
         over = False
@@ -225,6 +225,8 @@ class Engine:
                     names += [ref.name for ref in verifier_refs(measure.strategy)]
             if isinstance(check, VerifierBound):
                 names.append(check.verifier.name)
+            if isinstance(check, StepMetric):
+                names += [check.verifier.name, check.step_oracle.name]
             note, too_many = problem_error_report(pool, names, self.instances)
             if note:
                 notes.append(note)

@@ -29,6 +29,7 @@ from pytest_tts.spec import (
     Monotone,
     NoRegression,
     SpecDef,
+    StepMetric,
     Threshold,
     VerifierBound,
 )
@@ -239,6 +240,32 @@ def judge_verifier_bound(check: VerifierBound, inputs: JudgeInputs) -> GateResul
     return gate
 
 
+def judge_step_metric(check: StepMetric, inputs: JudgeInputs) -> GateResult:
+    from pytest_tts.errors import EstimationError
+    from pytest_tts.gates.step_metrics import check_step_metric
+
+    pool = inputs.pool(inputs.spec.model)
+    assert pool.arrays is not None
+    grids = pool.arrays.step_scores
+    for ref, role in ((check.verifier, "verifier"), (check.step_oracle, "step oracle")):
+        if ref.name not in grids:
+            msg = (
+                f"{check.metric}: {ref.name} gave no step scores on any sample, so it cannot "
+                f"be the {role} (a process verifier, e.g. process_reward_model or step_check)"
+            )
+            raise EstimationError(msg)
+    return check_step_metric(
+        grids[check.verifier.name],
+        grids[check.step_oracle.name],
+        metric=check.metric,
+        op=check.op,
+        value=check.value,
+        confidence=check.confidence,
+        verifier_name=check.verifier.name,
+        oracle_name=check.step_oracle.name,
+    )
+
+
 def judge_regression(check: NoRegression, inputs: JudgeInputs) -> GateResult:
     """Compare the curve with its stored baseline, or record it (``update_baselines``).
 
@@ -351,6 +378,7 @@ JUDGES: dict[type, Callable[[Any, JudgeInputs], GateResult]] = {
     Comparison: judge_comparison,
     Monotone: judge_monotone,
     VerifierBound: judge_verifier_bound,
+    StepMetric: judge_step_metric,
     NoRegression: judge_regression,
 }
 

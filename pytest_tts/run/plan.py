@@ -26,6 +26,7 @@ from pytest_tts.spec import (
     NoRegression,
     PluginCall,
     SpecDef,
+    StepMetric,
     Threshold,
     VerifierBound,
     VerifierRef,
@@ -110,6 +111,9 @@ def plan_pool(spec: SpecDef, model: ModelRef, instances: Instances) -> PoolState
         if isinstance(expectation.check, VerifierBound):
             ref = expectation.check.verifier
             verifiers[ref.name] = ref
+        if isinstance(expectation.check, StepMetric):
+            for ref in (expectation.check.verifier, expectation.check.step_oracle):
+                verifiers[ref.name] = ref
     for call in strategies:
         for ref in verifier_refs(call):
             verifiers[ref.name] = ref

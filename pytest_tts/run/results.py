@@ -35,6 +35,7 @@ _KIND_NAMES = {
     "Comparison": "comparison",
     "Monotone": "monotone",
     "VerifierBound": "verifier_bound",
+    "StepMetric": "step_metric",
     "NoRegression": "no_regression",
 }
 

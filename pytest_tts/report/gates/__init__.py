@@ -23,6 +23,7 @@ from pytest_tts.report.gates.compare import render_comparison
 from pytest_tts.report.gates.fit import render_fit_threshold
 from pytest_tts.report.gates.monotone import render_monotone
 from pytest_tts.report.gates.regression import render_baseline_recorded, render_regression
+from pytest_tts.report.gates.step_metrics import render_step_metric
 from pytest_tts.report.gates.text import GateText, budget_text, fmt
 from pytest_tts.report.gates.threshold import render_threshold
 from pytest_tts.report.gates.verifier_bound import render_verifier_bound
@@ -35,6 +36,7 @@ RENDERERS: dict[str, Callable[[Any], GateText]] = {
     "ComparisonResult": render_comparison,
     "MonotoneResult": render_monotone,
     "VerifierBoundResult": render_verifier_bound,
+    "StepMetricResult": render_step_metric,
     "RegressionResult": render_regression,
     "BaselineRecorded": render_baseline_recorded,
     "FitThresholdResult": render_fit_threshold,
