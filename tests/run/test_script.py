@@ -10,13 +10,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from pytest_tts.errors import SpecError
 from pytest_tts.run import Callbacks, Engine, Settings, run_specs
 from pytest_tts.run.judge import JUDGES
-from pytest_tts.spec import Comparison, Monotone, NoRegression, Threshold, VerifierBound
+from pytest_tts.spec import (
+    Check,
+    Comparison,
+    Monotone,
+    NoRegression,
+    StepMetric,
+    Threshold,
+    VerifierBound,
+)
 from tests.fakes import write_replayed_sums
 
 N_PROBLEMS = 12
@@ -130,7 +139,8 @@ def test_a_bad_spec_raises_before_anything_runs(tmp_path: Path) -> None:
 
 
 def test_every_kind_of_check_has_a_judge() -> None:
-    assert set(JUDGES) == {Threshold, Comparison, Monotone, VerifierBound, NoRegression}
+    kinds = {Threshold, Comparison, Monotone, VerifierBound, StepMetric, NoRegression}
+    assert set(JUDGES) == kinds == set(get_args(Check))
 
 
 SCRIPT = """
