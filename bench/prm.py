@@ -70,9 +70,7 @@ def main() -> int:
             [label, int(k), f"{m:.3f}", f"{f:.3g}"]
             for k, m, f in zip(c.ks, c.mean, c.cost_flops or (), strict=False)
         ]
-    step_items = [
-        e for s in results.specs for e in s.expectations if e.kind == "step_metric"
-    ]
+    step_items = [e for s in results.specs for e in s.expectations if e.kind == "step_metric"]
     measures_rows = []
     reliability: list[Any] = []
     for e in step_items:
