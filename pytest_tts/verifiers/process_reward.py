@@ -27,6 +27,15 @@ more tag after its last step. Then:
   (:func:`pytest_tts.estimate.flops.step_head_flops`), which every strategy that reads
   the PRM pays.
 
+``process_reward_model("name", base_url = "http://host:8000/v1", model_dir = ...)`` scores
+through a server's ``/pooling`` endpoint (``task = "token_classify"``) instead. A server
+cannot take the step tag per request: start it with ``vllm serve DIR --runner pooling
+--pooler-config '{"step_tag_id": ID}'`` (the tag's token id; without it a
+``Qwen2ForProcessRewardModel`` server pools Qwen's ``<extra_0>``, 151651). Its FLOPs and
+identity come from ``model_dir`` (a local copy of the served folder, whose tokenizer also
+checks the tag), ``config`` or ``params``; a server that is down or answers an error is a
+``VerifierError`` naming it, and nothing is cached.
+
 Errors, before anything is cached: a folder without a step head (its ``architectures`` name
 no ``*ForProcessRewardModel`` or ``*ForTokenClassification``); a ``step_tag`` that is not a
 single token of the PRM's tokenizer (it would never occur); a ``delimiter`` that occurs in
@@ -135,33 +144,8 @@ class ProcessRewardModel:
         self.extract = extract
         self.engine_args = {"dtype": "float32", **engine_args}
         self.model_hash = model_dir_hash(model)
-        self.tag_id = self._tag_id()
+        self.tag_id = tag_id_of(model, step_tag)
         self._llm: Any = None
-
-    def _tag_id(self) -> int:
-        from transformers import AutoTokenizer
-
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(self.model))
-        except Exception as exc:
-            msg = f"cannot load the tokenizer of {self.model}: {type(exc).__name__}: {exc}"
-            raise VerifierError(msg) from exc
-        ids = tokenizer.encode(self.step_tag, add_special_tokens=False)
-        unknown = getattr(tokenizer, "unk_token_id", None)
-        # a tokenizer may drop characters it does not know: the one id must be the tag
-        if (
-            len(ids) != 1
-            or (unknown is not None and ids[0] == unknown)
-            or str(tokenizer.decode(ids)).strip() != self.step_tag.strip()
-        ):
-            msg = (
-                f"step tag {self.step_tag!r} is not one token of {self.model.name}'s tokenizer "
-                f"(it encodes to {len(ids)} token(s) {ids[:8]}, read back as "
-                f"{tokenizer.decode(ids)!r}), so it never occurs in a scored text; pass the "
-                "tag the PRM was trained with (step_tag = ...)"
-            )
-            raise VerifierError(msg)
-        return int(ids[0])
 
     def identity(self) -> str:
         args = {
@@ -251,6 +235,133 @@ class ProcessRewardModel:
         llm, self._llm = self._llm, None
         if llm is not None:
             _shutdown(llm)
+
+    def __repr__(self) -> str:
+        return f"<verifier {self.identity()}>"
+
+
+class RemoteProcessRewardModel:
+    """A PRM behind an OpenAI-compatible server's ``/pooling`` (``vllm serve --runner
+    pooling --pooler-config '{"step_tag_id": ID}'``): one request per sample,
+    ``max_concurrency`` at a time, retried like the ``openai`` backend's."""
+
+    name = "process_reward_model"
+    version = 1
+
+    def __init__(
+        self,
+        base_url: str,
+        served: str,
+        *,
+        model_hash: str,
+        config: dict[str, Any],
+        tag_id: int | None,
+        step_tag: str,
+        delimiter: str,
+        aggregate: str,
+        threshold: float,
+        label: int,
+        extract: Extractor,
+        max_concurrency: int,
+        max_retries: int,
+    ) -> None:
+        from pytest_tts.backends.openai import OpenAIBackend
+
+        check_settings(aggregate=aggregate, threshold=threshold, delimiter=delimiter)
+        self.http = OpenAIBackend(
+            base_url, served, max_concurrency=max_concurrency, max_retries=max_retries
+        )
+        self.root = self.http.base_url.removesuffix("/v1")
+        self.served = served
+        self.model_hash = model_hash
+        self._config = config
+        self.tag_id = tag_id
+        self.step_tag = step_tag
+        self.delimiter = delimiter
+        self.how = aggregate
+        self.threshold = float(threshold)
+        self.label = int(label)
+        self.extract = extract
+        self.max_concurrency = max_concurrency
+
+    def identity(self) -> str:
+        args = {
+            "model_hash": self.model_hash[:16],
+            "step_tag": self.step_tag,
+            "delimiter": self.delimiter,
+            "aggregate": self.how,
+            "threshold": self.threshold,
+            "label": self.label,
+            "extract": self.extract,
+            "served": "remote",
+        }
+        return make_identity(self.name, self.version, args)
+
+    def config(self) -> dict[str, Any]:
+        return self._config
+
+    def _score(self, text: str) -> tuple[list[list[float]], int]:
+        from pytest_tts.errors import BackendError
+
+        url = f"{self.root}/pooling"
+        body = {"model": self.served, "input": text, "task": "token_classify"}
+        try:
+            data = self.http._json("POST", url, json=body)
+        except BackendError as exc:
+            msg = f"remote process reward model {self.served!r} at {self.root} failed: {exc}"
+            raise VerifierError(msg) from exc
+        rows = data.get("data") or []
+        if len(rows) != 1 or not isinstance(rows[0].get("data"), list):
+            msg = f"{url} answered no step scores for one input: {str(data)[:300]}"
+            raise VerifierError(msg)
+        steps = rows[0]["data"]
+        if steps and not isinstance(steps[0], list):
+            steps = [steps]  # one step of a single-label head comes back flat
+        tokens = int((data.get("usage") or {}).get("prompt_tokens", 0))
+        return [[float(x) for x in row] for row in steps], tokens
+
+    def verify(self, items: Sequence[Item]) -> list[Verdict]:
+        if not items:
+            return []
+        from concurrent.futures import ThreadPoolExecutor
+
+        steps = [split_steps(completion, self.delimiter) for _, completion in items]
+        check_delimiter([c for _, c in items], self.delimiter)
+        texts = [
+            tagged_text(problem.prompt, s, self.step_tag)
+            for (problem, _), s in zip(items, steps, strict=True)
+            if s
+        ]
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            scored = iter(list(pool.map(self._score, texts)))
+        out = []
+        for (_, completion), s in zip(items, steps, strict=True):
+            rows, tokens = next(scored) if s else ([], 0)
+            if s and len(rows) < len(s):
+                tag = "the tag's token id" if self.tag_id is None else str(self.tag_id)
+                msg = (
+                    f"remote process reward model {self.served!r} returned {len(rows)} step "
+                    f"score(s) for {len(s)} steps: start the server with --pooler-config "
+                    f"'{{\"step_tag_id\": {tag}}}' (the tag {self.step_tag!r})"
+                )
+                raise VerifierError(msg)
+            out.append(
+                step_verdict(
+                    rows,
+                    s,
+                    completion,
+                    step_flops(self._config, tokens),
+                    how=self.how,
+                    threshold=self.threshold,
+                    label=self.label,
+                    extract=self.extract,
+                    who=f"remote process reward model {self.served!r}",
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        self.http.close()
 
     def __repr__(self) -> str:
         return f"<verifier {self.identity()}>"
@@ -351,8 +462,14 @@ def process_reward_model(
     extract: Any = "last_number",
     *,
     base_dir: str | os.PathLike[str] | None = None,
+    base_url: str | None = None,
+    model_dir: str | None = None,
+    config: str | None = None,
+    params: float | None = None,
+    max_concurrency: int = 8,
+    max_retries: int = 5,
     **engine_args: Any,
-) -> ProcessRewardModel:
+) -> ProcessRewardModel | RemoteProcessRewardModel:
     """A process reward model (a step classifier) scored by vLLM's step pooling.
 
     ``model`` is a folder relative to the spec file. ``step_tag``: the token the PRM reads
@@ -361,9 +478,33 @@ def process_reward_model(
     (``min``, ``product``, ``mean``, ``last``); ``threshold``: accept at or above it;
     ``label``: the class whose probability is a step's score. ``extract``: how to read the
     answer (for votes). Other arguments are ``vllm.LLM`` engine arguments (``max_model_len``,
-    ``dtype``; default float32).
+    ``dtype``; default float32). With ``base_url``, ``model`` is the served name and
+    ``model_dir``/``config``/``params`` give its FLOPs and identity (see the module doc).
     """
     from pytest_tts.backends.base import resolve_path
+
+    if base_url is not None:
+        return _remote(
+            base_url,
+            model,
+            base_dir=base_dir,
+            model_dir=model_dir,
+            config=config,
+            params=params,
+            step_tag=str(step_tag),
+            delimiter=str(delimiter),
+            aggregate=str(aggregate),
+            threshold=float(threshold),
+            label=int(label),
+            extract=resolve_extractor(extract),
+            max_concurrency=max_concurrency,
+            max_retries=max_retries,
+            engine_args=engine_args,
+        )
+    for name, value in (("model_dir", model_dir), ("config", config), ("params", params)):
+        if value is not None:
+            msg = f"process_reward_model: {name} is for a remote model (with base_url = ...)"
+            raise VerifierError(msg)
 
     path = resolve_path(model, base_dir)
     if not path.is_dir():
@@ -378,4 +519,85 @@ def process_reward_model(
         label=int(label),
         extract=resolve_extractor(extract),
         engine_args=engine_args,
+    )
+
+
+def tag_id_of(folder: Path, step_tag: str) -> int:
+    """The step tag's one token id in ``folder``'s tokenizer, or a clear error."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except Exception as exc:
+        msg = f"cannot load the tokenizer of {folder}: {type(exc).__name__}: {exc}"
+        raise VerifierError(msg) from exc
+    ids = tokenizer.encode(step_tag, add_special_tokens=False)
+    unknown = getattr(tokenizer, "unk_token_id", None)
+    # a tokenizer may drop characters it does not know: the one id must be the tag
+    if (
+        len(ids) != 1
+        or (unknown is not None and ids[0] == unknown)
+        or str(tokenizer.decode(ids)).strip() != step_tag.strip()
+    ):
+        msg = (
+            f"step tag {step_tag!r} is not one token of {folder.name}'s tokenizer "
+            f"(it encodes to {len(ids)} token(s) {ids[:8]}, read back as "
+            f"{tokenizer.decode(ids)!r}), so it never occurs in a scored text; pass the "
+            "tag the PRM was trained with (step_tag = ...)"
+        )
+        raise VerifierError(msg)
+    return int(ids[0])
+
+
+def _remote(
+    base_url: str,
+    served: str,
+    *,
+    base_dir: str | os.PathLike[str] | None,
+    model_dir: str | None,
+    config: str | None,
+    params: float | None,
+    step_tag: str,
+    delimiter: str,
+    aggregate: str,
+    threshold: float,
+    label: int,
+    extract: Extractor,
+    max_concurrency: int,
+    max_retries: int,
+    engine_args: dict[str, Any],
+) -> RemoteProcessRewardModel:
+    from pytest_tts.backends.base import resolve_path
+    from pytest_tts.verifiers.reward import remote_model_info
+
+    who = "process_reward_model"
+    if engine_args:
+        msg = (
+            f"{who}: {', '.join(sorted(engine_args))} configure a local engine; a remote"
+            " model is configured by its server"
+        )
+        raise VerifierError(msg)
+    if max_concurrency < 1:
+        msg = f"{who}: max_concurrency must be at least 1, got {max_concurrency}"
+        raise VerifierError(msg)
+    found, model_hash = remote_model_info(
+        served, base_dir=base_dir, model_dir=model_dir, config=config, params=params, who=who
+    )
+    tag_id = None
+    if model_dir is not None:
+        tag_id = tag_id_of(resolve_path(model_dir, base_dir), step_tag)
+    return RemoteProcessRewardModel(
+        base_url,
+        served,
+        model_hash=model_hash,
+        config=found,
+        tag_id=tag_id,
+        step_tag=step_tag,
+        delimiter=delimiter,
+        aggregate=aggregate,
+        threshold=threshold,
+        label=label,
+        extract=extract,
+        max_concurrency=max_concurrency,
+        max_retries=max_retries,
     )

@@ -350,11 +350,6 @@ def _remote(
     max_retries: int,
     engine_args: dict[str, Any],
 ) -> RemoteRewardModel:
-    import json
-
-    from pytest_tts.backends.base import flops_config, model_dir_hash, resolve_path
-    from pytest_tts.errors import BackendError
-
     if engine_args:
         msg = (
             f"reward_model: {', '.join(sorted(engine_args))} configure a local engine; a"
@@ -364,28 +359,10 @@ def _remote(
     if max_concurrency < 1:
         msg = f"reward_model: max_concurrency must be at least 1, got {max_concurrency}"
         raise VerifierError(msg)
-    try:
-        found = flops_config(config, params, base_dir, who=f"reward_model({served!r})")
-    except BackendError as exc:
-        raise VerifierError(str(exc)) from exc
-    model_hash = f"server:{served}"
-    if model_dir is not None:
-        if found is not None:
-            msg = "reward_model: model_dir already gives the config; drop config/params"
-            raise VerifierError(msg)
-        folder = resolve_path(model_dir, base_dir)
-        if not (folder / "config.json").is_file():
-            msg = f"reward_model: model_dir {folder} has no config.json"
-            raise VerifierError(msg)
-        found = json.loads((folder / "config.json").read_text())
-        model_hash = model_dir_hash(folder)
-    if found is None:
-        msg = (
-            f"reward_model({served!r}, base_url = ...): its FLOPs need model_dir = (a local"
-            " copy of the served folder), config = (its config.json) or params = (its"
-            " parameter count)"
-        )
-        raise VerifierError(msg)
+    found, model_hash = remote_model_info(
+        served, base_dir=base_dir, model_dir=model_dir, config=config, params=params,
+        who="reward_model",
+    )  # fmt: skip
     return RemoteRewardModel(
         base_url,
         served,
@@ -397,3 +374,45 @@ def _remote(
         max_concurrency=max_concurrency,
         max_retries=max_retries,
     )
+
+
+def remote_model_info(
+    served: str,
+    *,
+    base_dir: str | os.PathLike[str] | None,
+    model_dir: str | None,
+    config: str | None,
+    params: float | None,
+    who: str,
+) -> tuple[dict[str, Any], str]:
+    """(config, identity hash) of a model behind a server, from ``model_dir`` (a local copy
+    of the served folder: its config.json and content hash), or ``config``/``params`` (then
+    the identity is the served name)."""
+    import json
+
+    from pytest_tts.backends.base import flops_config, model_dir_hash, resolve_path
+    from pytest_tts.errors import BackendError
+
+    try:
+        found = flops_config(config, params, base_dir, who=f"{who}({served!r})")
+    except BackendError as exc:
+        raise VerifierError(str(exc)) from exc
+    model_hash = f"server:{served}"
+    if model_dir is not None:
+        if found is not None:
+            msg = f"{who}: model_dir already gives the config; drop config/params"
+            raise VerifierError(msg)
+        folder = resolve_path(model_dir, base_dir)
+        if not (folder / "config.json").is_file():
+            msg = f"{who}: model_dir {folder} has no config.json"
+            raise VerifierError(msg)
+        found = json.loads((folder / "config.json").read_text())
+        model_hash = model_dir_hash(folder)
+    if found is None:
+        msg = (
+            f"{who}({served!r}, base_url = ...): its FLOPs need model_dir = (a local"
+            " copy of the served folder), config = (its config.json) or params = (its"
+            " parameter count)"
+        )
+        raise VerifierError(msg)
+    return found, model_hash
