@@ -22,7 +22,7 @@ half of the circle is evaluated.
 The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k: j
 classes tied at the top give degree j - 1, at most k // t classes tie at count t (so each
 winning count gets its own number of nodes), and j-way ties whose total probability is
-provably below 1e-16 (:func:`_tie_degree`) are left out of the degree.
+provably below 1e-16 (:func:`_window_tie_degree`) are left out of the degree.
 Classes of equal size share their factor, which enters as a power. Winning counts t whose
 total probability is provably below 1e-16 (bounds in :func:`_window`) are skipped,
 so results agree with exact rational arithmetic to about 1e-13 (checked against count
@@ -37,6 +37,7 @@ import math
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.special import comb, gammaln
+from scipy.stats import hypergeom
 
 from pytest_tts.estimate.pool import FloatArray
 
@@ -74,24 +75,52 @@ def _hypergeom_pmfs(lf: np.ndarray, n: int, goods: np.ndarray, k: int) -> FloatA
     return np.exp(np.where(ok, log_p, -np.inf))
 
 
-def _tie_degree(pmfs: np.ndarray, counts: np.ndarray, ts: np.ndarray, ties: int) -> int:
-    """The most classes that can tie at the top with more than negligible probability.
+def _window_tie_degree(
+    lf: np.ndarray,
+    n: int,
+    sizes: np.ndarray,
+    counts: np.ndarray,
+    ts: np.ndarray,
+    ties: int,
+    window: np.ndarray,
+) -> int:
+    """The most classes that can tie at the top with more than negligible probability, at
+    any budget of ``window``.
 
-    ``pmfs[g, t]`` is P(a class of group g draws t). j classes all drawing t is no likelier
+    With P(a class draws t) at the kept counts ``ts``: j classes all drawing t is no likelier
     than the least likely of them, so the chance of any j-way tie at a kept count is at most
     the sum over t of the j-th order statistic's share: with the classes' probabilities at t
     sorted in decreasing order, the r-th (from 0) is the least likely of C(r, j - 1) j-sets.
-    The answer is the smallest j whose (j + 1)-way ties are negligible, and at most ``ties``.
+    A budget's degree is the smallest j whose (j + 1)-way ties are negligible, at most
+    ``ties``; the window takes the largest. Every budget is computed in one array (budgets
+    x classes x counts), the probabilities only at ``ts``.
     """
-    drawable = ts < pmfs.shape[1]  # no class draws more than k
-    at_t = np.where(drawable, pmfs[:, np.where(drawable, ts, 0)], 0.0)
-    per_class = np.repeat(at_t, counts, axis=0)  # (classes, rows)
-    ordered = -np.sort(-per_class, axis=0)
-    rank = np.arange(ordered.shape[0])[:, None]
+    k = np.asarray(window, dtype=np.int64)[:, None, None]
+    good = np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None]
+    x = np.asarray(ts, dtype=np.int64)[None, None, :]
+    ok = (x <= good) & (x <= k) & (k - x <= n - good)
+    xs = np.where(ok, x, 0)
+    log_p = (
+        lf[good]
+        - lf[xs]
+        - lf[np.where(ok, good - xs, 0)]
+        + lf[n - good]
+        - lf[np.where(ok, k - xs, 0)]
+        - lf[np.where(ok, n - good - k + xs, 0)]
+        - (lf[n] - lf[k] - lf[n - k])
+    )
+    per_class = np.exp(np.where(ok, log_p, -np.inf))  # (budgets, classes, counts)
+    ordered = -np.sort(-per_class, axis=1)
+    rank = np.arange(ordered.shape[1])[None, :, None]
+    degree = np.full(k.shape[0], ties)
+    open_ = np.ones(k.shape[0], dtype=bool)
     for j in range(2, ties):
-        if float((ordered * comb(rank, j)).sum()) < SKIP_MASS:
-            return j
-    return ties
+        small = (ordered * comb(rank, j)).sum(axis=(1, 2)) < SKIP_MASS
+        degree[open_ & small] = j
+        open_ &= ~small
+        if not open_.any():
+            break
+    return int(degree.max())
 
 
 def _window_groups(ks: np.ndarray, n: int) -> list[np.ndarray]:
@@ -121,9 +150,7 @@ def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray)
     second = int(sizes[1]) if sizes.size > 1 else 0
     lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
     # Winning counts above the runner-up's size: only the largest class gets there.
-    tail = cbar[0] * np.array(
-        [_hypergeom_pmf(lf, n, first, int(k))[second + 1 :].sum() for k in ks]
-    )
+    tail = cbar[0] * hypergeom.sf(second, n, first, ks)
     # The whole pool (k = N): the largest class wins, ties at random.
     whole = float(cbar[sizes == first].mean())
     values = {int(k): (whole if k == n else 0.0) for k in ks}
@@ -193,15 +220,8 @@ def _window(
     reaching = group_sizes[:active_groups] >= ts[0]
     ties = min(int(counts[:active_groups][reaching].sum()), k1 // int(ts[0]))
     if ties > 2:
-        active = group_sizes[:active_groups]
-        ties = max(
-            _tie_degree(
-                pmfs[:active_groups] if k == k1 else _hypergeom_pmfs(lf, n, active, int(k)),
-                counts[:active_groups],
-                ts,
-                ties,
-            )
-            for k in window
+        ties = _window_tie_degree(
+            lf, n, group_sizes[:active_groups], counts[:active_groups], ts, ties, window
         )
     # No more than k // t classes reach count t together, so rows of large t need fewer tie
     # nodes. Each (row, node) pair is one entry of the arrays below, in order of t.
