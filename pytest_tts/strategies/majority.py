@@ -42,6 +42,7 @@ from scipy.stats import hypergeom
 from pytest_tts.estimate.pool import FloatArray
 
 SKIP_MASS = 1e-16
+TAIL_BY_SF = 32
 
 
 @functools.lru_cache(maxsize=64)
@@ -83,6 +84,7 @@ def _window_tie_degree(
     ts: np.ndarray,
     ties: int,
     window: np.ndarray,
+    pmfs: np.ndarray,
 ) -> int:
     """The most classes that can tie at the top with more than negligible probability, at
     any budget of ``window``.
@@ -92,28 +94,35 @@ def _window_tie_degree(
     the sum over t of the j-th order statistic's share: with the classes' probabilities at t
     sorted in decreasing order, the r-th (from 0) is the least likely of C(r, j - 1) j-sets.
     A budget's degree is the smallest j whose (j + 1)-way ties are negligible, at most
-    ``ties``; the window takes the largest. Every budget is computed in one array (budgets
-    x classes x counts), the probabilities only at ``ts``.
+    ``ties``; the window takes the largest. ``pmfs`` (groups x counts 0..k) are the
+    probabilities at the window's last budget, read as they are for a one-budget window;
+    a longer window computes every budget in one array (budgets x classes x counts), the
+    probabilities only at ``ts``.
     """
-    k = np.asarray(window, dtype=np.int64)[:, None, None]
-    good = np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None]
-    x = np.asarray(ts, dtype=np.int64)[None, None, :]
-    ok = (x <= good) & (x <= k) & (k - x <= n - good)
-    xs = np.where(ok, x, 0)
-    log_p = (
-        lf[good]
-        - lf[xs]
-        - lf[np.where(ok, good - xs, 0)]
-        + lf[n - good]
-        - lf[np.where(ok, k - xs, 0)]
-        - lf[np.where(ok, n - good - k + xs, 0)]
-        - (lf[n] - lf[k] - lf[n - k])
-    )
-    per_class = np.exp(np.where(ok, log_p, -np.inf))  # (budgets, classes, counts)
+    if window.size == 1:
+        drawable = ts < pmfs.shape[1]  # no class draws more than k
+        at_t = np.where(drawable, pmfs[: sizes.size, np.where(drawable, ts, 0)], 0.0)
+        per_class = np.repeat(at_t, counts, axis=0)[None]
+    else:
+        k = np.asarray(window, dtype=np.int64)[:, None, None]
+        good = np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None]
+        x = np.asarray(ts, dtype=np.int64)[None, None, :]
+        ok = (x <= good) & (x <= k) & (k - x <= n - good)
+        xs = np.where(ok, x, 0)
+        log_p = (
+            lf[good]
+            - lf[xs]
+            - lf[np.where(ok, good - xs, 0)]
+            + lf[n - good]
+            - lf[np.where(ok, k - xs, 0)]
+            - lf[np.where(ok, n - good - k + xs, 0)]
+            - (lf[n] - lf[k] - lf[n - k])
+        )
+        per_class = np.exp(np.where(ok, log_p, -np.inf))  # (budgets, classes, counts)
     ordered = -np.sort(-per_class, axis=1)
     rank = np.arange(ordered.shape[1])[None, :, None]
-    degree = np.full(k.shape[0], ties)
-    open_ = np.ones(k.shape[0], dtype=bool)
+    degree = np.full(ordered.shape[0], ties)
+    open_ = np.ones(ordered.shape[0], dtype=bool)
     for j in range(2, ties):
         small = (ordered * comb(rank, j)).sum(axis=(1, 2)) < SKIP_MASS
         degree[open_ & small] = j
@@ -150,7 +159,13 @@ def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray)
     second = int(sizes[1]) if sizes.size > 1 else 0
     lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
     # Winning counts above the runner-up's size: only the largest class gets there.
-    tail = cbar[0] * hypergeom.sf(second, n, first, ks)
+    # many budgets: one vectorized survival function; a few: cheaper as pmf sums
+    if ks.size > TAIL_BY_SF:
+        tail = cbar[0] * hypergeom.sf(second, n, first, ks)
+    else:
+        tail = cbar[0] * np.array(
+            [_hypergeom_pmf(lf, n, first, int(k))[second + 1 :].sum() for k in ks]
+        )
     # The whole pool (k = N): the largest class wins, ties at random.
     whole = float(cbar[sizes == first].mean())
     values = {int(k): (whole if k == n else 0.0) for k in ks}
@@ -221,7 +236,7 @@ def _window(
     ties = min(int(counts[:active_groups][reaching].sum()), k1 // int(ts[0]))
     if ties > 2:
         ties = _window_tie_degree(
-            lf, n, group_sizes[:active_groups], counts[:active_groups], ts, ties, window
+            lf, n, group_sizes[:active_groups], counts[:active_groups], ts, ties, window, pmfs
         )
     # No more than k // t classes reach count t together, so rows of large t need fewer tie
     # nodes. Each (row, node) pair is one entry of the arrays below, in order of t.
