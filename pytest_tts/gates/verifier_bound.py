@@ -31,9 +31,10 @@ one, and the bound needs nothing but independent problems:
 - the bound is the hedged-capital betting bound of Waudby-Smith & Ramdas
   (``pytest_tts.estimate.confseq.betting_upper_bound``) on those per-problem shares, each in
   [0, 1]: valid at any number of problems (not only asymptotically) and for any
-  distribution of the shares, so for any correlation inside a problem. Coverage measured in ``bench/gate_calibration.py``: at least
-  0.995 on every scenario, 0.9998 on the real MATH pool, with a mean bound 0.42 there
-  against Korn–Graubard's 0.41 (which covered 0.926).
+  distribution of the shares, so for any correlation inside a problem. Coverage measured
+  in ``bench/gate_calibration.py``: at least 0.995 on every scenario, 0.9998 on the real
+  MATH pool, with a mean bound 0.42 there against Korn–Graubard's 0.41 (which covered
+  0.926).
 
 Flat verdicts (one axis) have no problems to cluster by: every sample is an independent
 trial and the bound is the exact Clopper–Pearson one (``scipy.stats.beta`` quantiles) on the
