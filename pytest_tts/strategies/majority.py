@@ -60,9 +60,16 @@ def _hypergeom_pmf(lf: np.ndarray, n: int, good: int, k: int) -> FloatArray:
 
 def _hypergeom_pmfs(lf: np.ndarray, n: int, goods: np.ndarray, k: int) -> FloatArray:
     """P(X = x) for x = 0..k for several class sizes: one row per entry of ``goods``."""
-    x = np.arange(k + 1)[None, :]
     good = np.asarray(goods, dtype=np.int64)[:, None]
-    ok = (x <= good) & (k - x <= n - good)
+    return _hypergeom_at(lf, n, good, np.array(k, dtype=np.int64), np.arange(k + 1)[None, :])
+
+
+def _hypergeom_at(
+    lf: np.ndarray, n: int, good: np.ndarray, k: np.ndarray, x: np.ndarray
+) -> FloatArray:
+    """P(X = x) for X successes among k draws without replacement from n with ``good``
+    successes (log-factorials ``lf``); ``good``, ``k`` and ``x`` broadcast together."""
+    ok = (x <= good) & (x <= k) & (k - x <= n - good)
     xs = np.where(ok, x, 0)
     log_p = (
         lf[good]
@@ -104,21 +111,13 @@ def _window_tie_degree(
         at_t = np.where(drawable, pmfs[: sizes.size, np.where(drawable, ts, 0)], 0.0)
         per_class = np.repeat(at_t, counts, axis=0)[None]
     else:
-        k = np.asarray(window, dtype=np.int64)[:, None, None]
-        good = np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None]
-        x = np.asarray(ts, dtype=np.int64)[None, None, :]
-        ok = (x <= good) & (x <= k) & (k - x <= n - good)
-        xs = np.where(ok, x, 0)
-        log_p = (
-            lf[good]
-            - lf[xs]
-            - lf[np.where(ok, good - xs, 0)]
-            + lf[n - good]
-            - lf[np.where(ok, k - xs, 0)]
-            - lf[np.where(ok, n - good - k + xs, 0)]
-            - (lf[n] - lf[k] - lf[n - k])
+        per_class = _hypergeom_at(  # (budgets, classes, counts)
+            lf,
+            n,
+            np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None],
+            np.asarray(window, dtype=np.int64)[:, None, None],
+            np.asarray(ts, dtype=np.int64)[None, None, :],
         )
-        per_class = np.exp(np.where(ok, log_p, -np.inf))  # (budgets, classes, counts)
     ordered = -np.sort(-per_class, axis=1)
     rank = np.arange(ordered.shape[1])[None, :, None]
     degree = np.full(ordered.shape[0], ties)

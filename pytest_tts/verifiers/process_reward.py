@@ -150,12 +150,7 @@ class ProcessRewardModel:
     def identity(self) -> str:
         args = {
             "model_hash": self.model_hash[:16],
-            "step_tag": self.step_tag,
-            "delimiter": self.delimiter,
-            "aggregate": self.how,
-            "threshold": self.threshold,
-            "label": self.label,
-            "extract": self.extract,
+            **step_settings(self),
             **{k: v for k, v in self.engine_args.items() if k not in _NEUTRAL_ARGS},
         }
         return make_identity(self.name, self.version, args)
@@ -287,12 +282,7 @@ class RemoteProcessRewardModel:
     def identity(self) -> str:
         args = {
             "model_hash": self.model_hash[:16],
-            "step_tag": self.step_tag,
-            "delimiter": self.delimiter,
-            "aggregate": self.how,
-            "threshold": self.threshold,
-            "label": self.label,
-            "extract": self.extract,
+            **step_settings(self),
             "served": "remote",
         }
         return make_identity(self.name, self.version, args)
@@ -365,6 +355,18 @@ class RemoteProcessRewardModel:
 
     def __repr__(self) -> str:
         return f"<verifier {self.identity()}>"
+
+
+def step_settings(prm: ProcessRewardModel | RemoteProcessRewardModel) -> dict[str, Any]:
+    """The settings that change a PRM's verdicts, local or remote (part of its identity)."""
+    return {
+        "step_tag": prm.step_tag,
+        "delimiter": prm.delimiter,
+        "aggregate": prm.how,
+        "threshold": prm.threshold,
+        "label": prm.label,
+        "extract": prm.extract,
+    }
 
 
 def step_flops(config: dict[str, Any], tokens: int) -> float:
