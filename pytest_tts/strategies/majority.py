@@ -22,127 +22,464 @@ half of the circle is evaluated.
 The integral over v is a Gauss–Legendre rule, exact for the degree that reaches z^k: j
 classes tied at the top give degree j - 1, at most k // t classes tie at count t (so each
 winning count gets its own number of nodes), and j-way ties whose total probability is
-provably below 1e-16 (:func:`_window_tie_degree`) are left out of the degree.
+provably below 1e-16 (:func:`_tie_degree`) are left out of the degree.
 Classes of equal size share their factor, which enters as a power. Winning counts t whose
-total probability is provably below 1e-16 (bounds in :func:`_window`) are skipped,
-so results agree with exact rational arithmetic to about 1e-13 (checked against count
-enumeration in exact integers in ``tests/estimate/test_strategies.py``).
+total probability is provably below 1e-16 (bounds in :func:`_windows`) are skipped, and so
+are a factor's terms below 1e-30, so results agree with exact rational arithmetic to about
+1e-12 (checked against count enumeration in exact integers in
+``tests/estimate/test_strategies.py``).
+
+The loops over winning counts, tie nodes, classes and points are compiled with numba
+(:func:`_windows`), one call per problem for all of its budgets; nearby budgets share one
+circle (:func:`_window_plan`). Winning counts above the runner-up's size are reached by the
+largest class alone: their share is its hypergeometric tail (:func:`_tails`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
+import numba
 import numpy as np
-from numpy.polynomial.legendre import leggauss
-from scipy.special import comb, gammaln
-from scipy.stats import hypergeom
+from scipy.special import gammaln, roots_legendre
 
 from pytest_tts.estimate.pool import FloatArray
 
 SKIP_MASS = 1e-16
-TAIL_BY_SF = 32
+TINY = 1e-30
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@functools.lru_cache(maxsize=64)
+def _compiled(fn: F) -> F:
+    """Compiled with numba, kept in its on-disk cache (compiling takes 10-15 s, once per
+    checkout); where no cache folder is writable, compiled once per process instead."""
+    try:
+        return cast(F, numba.njit(cache=True)(fn))
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return cast(F, numba.njit(fn))
+
+
+@functools.lru_cache(maxsize=512)
 def _tie_rule(points: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes v on [0, 1] and weights with the tie integral's 1/v folded in."""
-    nodes, weights = leggauss(points)
+    nodes, weights = roots_legendre(points)
     v = (nodes + 1) / 2
     return v, weights / 2 / v
 
 
-def _hypergeom_pmf(lf: np.ndarray, n: int, good: int, k: int) -> FloatArray:
-    """P(X = x) for x = 0..k: successes among k draws without replacement (log-factorials lf)."""
-    return _hypergeom_pmfs(lf, n, np.array([good]), k)[0]
+@functools.lru_cache(maxsize=16)
+def _tie_rules(most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every rule of 1..``most`` nodes in one table: row q holds the q-node rule."""
+    v = np.zeros((most + 1, most))
+    w = np.zeros((most + 1, most))
+    for q in range(1, most + 1):
+        v[q, :q], w[q, :q] = _tie_rule(q)
+    return v, w
 
 
-def _hypergeom_pmfs(lf: np.ndarray, n: int, goods: np.ndarray, k: int) -> FloatArray:
-    """P(X = x) for x = 0..k for several class sizes: one row per entry of ``goods``."""
-    good = np.asarray(goods, dtype=np.int64)[:, None]
-    return _hypergeom_at(lf, n, good, np.array(k, dtype=np.int64), np.arange(k + 1)[None, :])
-
-
-def _hypergeom_at(
-    lf: np.ndarray, n: int, good: np.ndarray, k: np.ndarray, x: np.ndarray
-) -> FloatArray:
-    """P(X = x) for X successes among k draws without replacement from n with ``good``
-    successes (log-factorials ``lf``); ``good``, ``k`` and ``x`` broadcast together."""
-    ok = (x <= good) & (x <= k) & (k - x <= n - good)
-    xs = np.where(ok, x, 0)
-    log_p = (
+@_compiled
+def _hyper_pmf(lf: np.ndarray, n: int, good: int, k: int, x: int) -> float:
+    """P(X = x), X successes among k draws without replacement from n holding ``good``."""
+    if x < 0 or x > good or x > k or k - x > n - good:
+        return 0.0
+    return math.exp(
         lf[good]
-        - lf[xs]
-        - lf[np.where(ok, good - xs, 0)]
+        - lf[x]
+        - lf[good - x]
         + lf[n - good]
-        - lf[np.where(ok, k - xs, 0)]
-        - lf[np.where(ok, n - good - k + xs, 0)]
+        - lf[k - x]
+        - lf[n - good - k + x]
         - (lf[n] - lf[k] - lf[n - k])
     )
-    return np.exp(np.where(ok, log_p, -np.inf))
 
 
-def _window_tie_degree(
+@_compiled
+def _hyper_row(lf: np.ndarray, n: int, good: int, k: int, out: np.ndarray) -> None:
+    """P(X = x) for x = 0..k into ``out``, by the ratio recurrence out from the mode."""
+    lo, hi = max(0, k - (n - good)), min(good, k)
+    out[: k + 1] = 0.0
+    mode = min(max((k + 1) * (good + 1) // (n + 2), lo), hi)
+    out[mode] = _hyper_pmf(lf, n, good, k, mode)
+    for x in range(mode, hi):
+        out[x + 1] = out[x] * (good - x) * (k - x) / ((x + 1) * (n - good - k + x + 1))
+    for x in range(mode, lo, -1):
+        out[x - 1] = out[x] * x * (n - good - k + x) / ((good - x + 1) * (k - x + 1))
+
+
+@_compiled
+def _comb(lf: np.ndarray, a: int, b: int) -> float:
+    """C(a, b) as a float (0 when b > a)."""
+    if b < 0 or b > a:
+        return 0.0
+    return math.exp(lf[a] - lf[b] - lf[a - b])
+
+
+@_compiled
+def _cpow(z: complex, e: int) -> complex:
+    """z ** e for an integer e >= 0, by squaring."""
+    out = 1.0 + 0.0j
+    while e > 0:
+        if e & 1:
+            out *= z
+        z *= z
+        e >>= 1
+    return out
+
+
+@_compiled
+def _tie_degree(
     lf: np.ndarray,
     n: int,
     sizes: np.ndarray,
     counts: np.ndarray,
+    active: int,
     ts: np.ndarray,
     ties: int,
-    window: np.ndarray,
-    pmfs: np.ndarray,
+    budgets: np.ndarray,
 ) -> int:
     """The most classes that can tie at the top with more than negligible probability, at
-    any budget of ``window``.
+    any budget of the window.
 
-    With P(a class draws t) at the kept counts ``ts``: j classes all drawing t is no likelier
-    than the least likely of them, so the chance of any j-way tie at a kept count is at most
-    the sum over t of the j-th order statistic's share: with the classes' probabilities at t
-    sorted in decreasing order, the r-th (from 0) is the least likely of C(r, j - 1) j-sets.
-    A budget's degree is the smallest j whose (j + 1)-way ties are negligible, at most
-    ``ties``; the window takes the largest. ``pmfs`` (groups x counts 0..k) are the
-    probabilities at the window's last budget, read as they are for a one-budget window;
-    a longer window computes every budget in one array (budgets x classes x counts), the
-    probabilities only at ``ts``.
+    j classes all drawing t is no likelier than the least likely of them, so the chance of
+    any j-way tie at a kept count is at most the sum over t of the order statistics' shares:
+    with the classes' probabilities at t sorted in decreasing order, the r-th (from 0) is the
+    least likely of C(r, j - 1) j-sets. A budget's degree is the smallest j whose (j + 1)-way
+    ties are negligible, at most ``ties``; the window takes the largest. Classes of one size
+    hold consecutive ranks r0 .. r0 + c - 1, whose C(r, j) sum to C(r0 + c, j + 1) - C(r0, j + 1).
     """
-    if window.size == 1:
-        drawable = ts < pmfs.shape[1]  # no class draws more than k
-        at_t = np.where(drawable, pmfs[: sizes.size, np.where(drawable, ts, 0)], 0.0)
-        per_class = np.repeat(at_t, counts, axis=0)[None]
-    else:
-        per_class = _hypergeom_at(  # (budgets, classes, counts)
-            lf,
-            n,
-            np.repeat(np.asarray(sizes, dtype=np.int64), counts)[None, :, None],
-            np.asarray(window, dtype=np.int64)[:, None, None],
-            np.asarray(ts, dtype=np.int64)[None, None, :],
-        )
-    ordered = -np.sort(-per_class, axis=1)
-    rank = np.arange(ordered.shape[1])[None, :, None]
-    degree = np.full(ordered.shape[0], ties)
-    open_ = np.ones(ordered.shape[0], dtype=bool)
-    for j in range(2, ties):
-        small = (ordered * comb(rank, j)).sum(axis=(1, 2)) < SKIP_MASS
-        degree[open_ & small] = j
-        open_ &= ~small
-        if not open_.any():
+    worst = 2
+    prob = np.empty(active)
+    order = np.empty(active, dtype=np.int64)
+    classes = 0
+    for g in range(active):
+        classes += counts[g]
+    choose = np.empty(classes + 1)  # C(r, j + 1) for the j at hand
+    for b in range(budgets.size):
+        k = budgets[b]
+        # the probabilities at each t in decreasing order, with the first rank each holds
+        sorted_p = np.zeros((ts.size, active))
+        rank_lo = np.zeros((ts.size, active), dtype=np.int64)
+        rank_hi = np.zeros((ts.size, active), dtype=np.int64)
+        for i in range(ts.size):
+            for g in range(active):  # insertion sort: few classes, no allocation
+                p = _hyper_pmf(lf, n, sizes[g], k, ts[i])
+                r = g
+                while r > 0 and prob[r - 1] < p:
+                    prob[r], order[r] = prob[r - 1], order[r - 1]
+                    r -= 1
+                prob[r], order[r] = p, g
+            r0 = 0
+            for r in range(active):
+                sorted_p[i, r] = prob[r]
+                rank_lo[i, r] = r0
+                r0 += counts[order[r]]
+                rank_hi[i, r] = r0
+        degree = ties
+        for j in range(2, ties):
+            for r in range(classes + 1):
+                choose[r] = _comb(lf, r, j + 1)
+            bound = 0.0
+            for i in range(ts.size):
+                for r in range(active):
+                    bound += sorted_p[i, r] * (choose[rank_hi[i, r]] - choose[rank_lo[i, r]])
+            if bound < SKIP_MASS:
+                degree = j
+                break
+        worst = max(worst, degree)
+        if worst >= ties:
             break
-    return int(degree.max())
+    return min(worst, ties)
 
 
-def _window_groups(ks: np.ndarray, n: int) -> list[np.ndarray]:
-    """Budgets that can share one evaluation: within 1.5 sigma of the window's first k."""
-    groups: list[np.ndarray] = []
-    order = np.sort(np.unique(ks[ks < n]))
+@_compiled
+def _windows(
+    sizes: np.ndarray,
+    counts: np.ndarray,
+    group_c: np.ndarray,
+    n_none: int,
+    n: int,
+    second: int,
+    budgets: np.ndarray,
+    starts: np.ndarray,
+    lf: np.ndarray,
+    rule_v: np.ndarray,
+    rule_w: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """Contributions of winning counts t <= the runner-up's size, for each window of budgets
+    ``budgets[starts[i]:starts[i + 1]]`` (one circle per window, radius set by its first k).
+
+    Classes come in groups of equal size (``sizes`` decreasing, ``counts`` classes each,
+    ``group_c`` their summed correctness). Returns 0, or the number of tie nodes a window
+    needed beyond the rules given (nothing is written then; call again with larger rules).
+    """
+    groups = sizes.size
+    first = sizes[0]
+    for w in range(starts.size - 1):
+        a, b = starts[w], starts[w + 1]
+        k0, k1 = budgets[a], budgets[b - 1]
+        top_t = min(second, k1)
+        if top_t < 1:
+            continue
+        # Skip winning counts t that carry no weight for any k of the window: P(max <= t) is
+        # at most P(X_1 <= t) (largest at the smallest k), P(max >= t) at most the sum over
+        # classes of P(X_b >= t) (largest at the largest k).
+        # These bounds only decide what to skip, so the probabilities come from the
+        # hypergeometric's ratio recurrence (one exp per class instead of one per count).
+        row = np.empty(k1 + 1)
+        tails = np.zeros((groups, top_t + 2))
+        for g in range(groups):
+            _hyper_row(lf, n, sizes[g], k1, row)
+            acc = 0.0
+            for x in range(min(sizes[g], k1), -1, -1):
+                acc += row[x]
+                if x <= top_t:
+                    tails[g, x] = acc
+        _hyper_row(lf, n, first, k0, row)
+        cdf = np.cumsum(row[: min(top_t, k0) + 1])
+        keep = np.zeros(top_t + 1, dtype=np.bool_)
+        kept = 0
+        for t in range(1, top_t + 1):
+            above = 0.0
+            for g in range(groups):
+                above += counts[g] * tails[g, t]
+            if cdf[min(t, k0)] >= SKIP_MASS and above >= SKIP_MASS:
+                keep[t] = True
+                kept += 1
+        if kept == 0:
+            continue
+        ts = np.empty(kept, dtype=np.int64)
+        i = 0
+        for t in range(1, top_t + 1):
+            if keep[t]:
+                ts[i] = t
+                i += 1
+        t0 = ts[0]
+        # Classes that reach even the lowest kept count with negligible probability (together)
+        # are dormant: never at the top, they enter as whole factors, like blanks.
+        active = 0
+        dormant = 0.0
+        for g in range(groups - 1, -1, -1):
+            dormant += counts[g] * tails[g, t0]
+            if dormant > SKIP_MASS:
+                active = g + 1
+                break
+        active = max(active, 1)
+        # At most min(classes that reach t0, k // t0) classes tie at the top of a k-subset,
+        # and the integrand's degree in v is one less; j-way ties that carry no weight at
+        # any budget of the window lower it further.
+        reaching = 0
+        for g in range(active):
+            if sizes[g] >= t0:
+                reaching += counts[g]
+        ties = min(reaching, k1 // t0)
+        if ties > 2:
+            ties = _tie_degree(lf, n, sizes, counts, active, ts, ties, budgets[a:b])
+        # Only classes with c > 0 add to the value: without one among the active classes,
+        # the window adds nothing.
+        marks_from, marks_to = active, -1
+        for g in range(active):
+            if group_c[g] != 0.0:
+                marks_from = min(marks_from, g)
+                marks_to = g
+        if marks_to < 0:
+            for i in range(a, b):
+                out[i] = 0.0
+            continue
+        most = max(1, (ties + 1) // 2)
+        if most >= rule_v.shape[0]:
+            return most
+        # No more than k // t classes reach count t together, so rows of large t need fewer
+        # tie nodes. Each (row, node) pair is one entry, in order of t.
+        entries = 0
+        for row_t in ts:
+            entries += max(1, (min(ties, k1 // row_t) + 1) // 2)
+        et = np.empty(entries, dtype=np.int64)
+        ev = np.empty(entries)
+        ew = np.empty(entries)
+        e = 0
+        for row_t in ts:
+            q = max(1, (min(ties, k1 // row_t) + 1) // 2)
+            for s in range(q):
+                et[e], ev[e], ew[e] = row_t, rule_v[q, s], rule_w[q, s]
+                e += 1
+        q_ = k0 / n
+        lq, l1q = math.log(q_), math.log1p(-q_)
+        sigma = math.sqrt(n * q_ * (1 - q_))
+        m_points = int(min(n + 1, math.ceil(9 * sigma) + 16))
+        circle = np.empty(m_points, dtype=np.complex128)
+        for m in range(m_points):
+            angle = 2 * math.pi * m / m_points
+            circle[m] = complex(math.cos(angle), math.sin(angle))
+        # Each factor's terms are Binomial(size, k0 / n) probabilities (times z^x).
+        # Terms below TINY (far in a factor's tails) are left out of its partial sums: each
+        # moves a factor by less than 1e-30, and no sum has more than n of them.
+        top = ts[-1]
+        terms = np.zeros((active, top + 1))
+        lowest = np.full(active, top + 1)
+        highest = np.zeros(active, dtype=np.int64)
+        for g in range(active):
+            for x in range(min(sizes[g], top) + 1):
+                s = sizes[g]
+                terms[g, x] = math.exp(lf[s] - lf[x] - lf[s - x] + x * lq + (s - x) * l1q)
+                if terms[g, x] >= TINY:
+                    lowest[g] = min(lowest[g], x)
+                    highest[g] = x
+        # Every factor has real coefficients, so its values at conjugate points are
+        # conjugate: only the upper half circle (h points) is evaluated. Each entry keeps its
+        # running products at every point (the inner loops run over the points).
+        h = m_points // 2 + 1
+        # z^x at each point, real and imaginary parts apart (the inner loops below run over
+        # the points on plain float arrays, about twice as fast as on complex ones)
+        pow_re = np.empty((top + 1, h))
+        pow_im = np.empty((top + 1, h))
+        for x in range(top + 1):
+            turn = 0
+            for m in range(h):
+                pow_re[x, m] = circle[turn].real
+                pow_im[x, m] = circle[turn].imag
+                turn += x
+                if turn >= m_points:
+                    turn %= m_points
+        base = np.empty(h, dtype=np.complex128)
+        for m in range(h):
+            base[m] = (1 - q_) + q_ * circle[m]
+        suffix = np.ones((groups + 1, h), dtype=np.complex128)
+        for g in range(groups - 1, -1, -1):
+            for m in range(h):
+                suffix[g, m] = suffix[g + 1, m] * _cpow(base[m], sizes[g] * counts[g])
+        # Each entry's running products at every point: over the classes so far, the plain
+        # product and its part linear in s (marked).
+        plain_re = np.ones((entries, h))
+        plain_im = np.zeros((entries, h))
+        mark_re = np.zeros((entries, h))
+        mark_im = np.zeros((entries, h))
+        totals = np.zeros(h, dtype=np.complex128)
+        part_re = np.empty(h)  # sum over x < t of terms * z^x
+        part_im = np.empty(h)
+        alive = entries
+        for g in range(active):
+            size = sizes[g]
+            while alive > 0 and et[alive - 1] > size:  # no class from here reaches t
+                alive -= 1
+                for m in range(h):
+                    marked = complex(mark_re[alive, m], mark_im[alive, m])
+                    totals[m] += ew[alive] * marked * suffix[g, m]
+            if alive == 0:
+                break
+            mult = counts[g]
+            c = group_c[g]
+            part_re[:] = 0.0
+            part_im[:] = 0.0
+            x = lowest[g]
+            e = 0
+            while e < alive:
+                t = et[e]
+                while x < min(t, highest[g] + 1):
+                    for m in range(h):
+                        part_re[m] += terms[g, x] * pow_re[x, m]
+                        part_im[m] += terms[g, x] * pow_im[x, m]
+                    x += 1
+                while e < alive and et[e] == t:
+                    scale = ev[e] * terms[g, t]
+                    a_re, a_im = pow_re[t], pow_im[t]
+                    p_re, p_im, k_re, k_im = plain_re[e], plain_im[e], mark_re[e], mark_im[e]
+                    # Before the first class with c > 0 nothing is marked yet, and after the
+                    # last one the unmarked product is no longer read. (The cases are
+                    # separate loops so that each inner loop is straight-line code.)
+                    if mult > 1:
+                        # Classes of equal size share the factor f: the product is f^mult and
+                        # its part linear in s is (sum of their c) * v * a_t * f^(mult - 1).
+                        for m in range(h):
+                            a_t = scale * complex(a_re[m], a_im[m])
+                            factor = complex(part_re[m], part_im[m]) + a_t
+                            power = _cpow(factor, mult - 1)
+                            plain = complex(p_re[m], p_im[m])
+                            marked = complex(k_re[m], k_im[m]) * power * factor
+                            marked += plain * c * a_t * power
+                            plain *= power * factor
+                            p_re[m], p_im[m] = plain.real, plain.imag
+                            k_re[m], k_im[m] = marked.real, marked.imag
+                    elif g < marks_from or g > marks_to:  # one product is read: it grows
+                        o_re, o_im = (p_re, p_im) if g < marks_from else (k_re, k_im)
+                        for m in range(h):
+                            w_re = part_re[m] + scale * a_re[m]
+                            w_im = part_im[m] + scale * a_im[m]
+                            u, w = o_re[m], o_im[m]
+                            o_re[m] = u * w_re - w * w_im
+                            o_im[m] = u * w_im + w * w_re
+                    else:
+                        for m in range(h):
+                            g_re, g_im = c * scale * a_re[m], c * scale * a_im[m]
+                            w_re = part_re[m] + scale * a_re[m]
+                            w_im = part_im[m] + scale * a_im[m]
+                            u, w = k_re[m], k_im[m]
+                            y, z = p_re[m], p_im[m]
+                            k_re[m] = u * w_re - w * w_im + y * g_re - z * g_im
+                            k_im[m] = u * w_im + w * w_re + y * g_im + z * g_re
+                            p_re[m] = y * w_re - z * w_im
+                            p_im[m] = y * w_im + z * w_re
+                    e += 1
+        for e in range(alive):
+            for m in range(h):
+                marked = complex(mark_re[e, m], mark_im[e, m])
+                totals[m] += ew[e] * marked * suffix[active, m]
+        for m in range(h):
+            totals[m] *= _cpow(base[m], n_none)
+        for i in range(a, b):
+            k = budgets[i]
+            coeff = 0.0
+            for m in range(m_points // 2 + 1):
+                mirror = 1.0 if (m == 0 or 2 * m == m_points) else 2.0
+                coeff += mirror * (totals[m] * circle[(k * m) % m_points].conjugate()).real
+            coeff /= m_points
+            out[i] = coeff / math.exp(lf[n] - lf[k] - lf[n - k] + k * lq + (n - k) * l1q)
+    return 0
+
+
+@functools.lru_cache(maxsize=64)
+def _window_plan(ks: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The budgets of ``ks`` below n in windows that can share one evaluation (within 1.5
+    sigma of the window's first k), in order: the budgets, and where each window starts."""
+    order = np.unique(np.frombuffer(ks, dtype=np.int64))
+    order = order[order < n]
+    starts = [0]
     i = 0
     while i < order.size:
         k0 = int(order[i])
         sigma = math.sqrt(k0 * (n - k0) / n)
-        j = int(np.searchsorted(order, k0 + max(1.0, 1.5 * sigma), side="right"))
-        groups.append(order[i:j])
-        i = j
-    return groups
+        i = int(np.searchsorted(order, k0 + max(1.0, 1.5 * sigma), side="right"))
+        starts.append(i)
+    budgets, bounds = order.astype(np.int64), np.array(starts, dtype=np.int64)
+    budgets.flags.writeable = bounds.flags.writeable = False
+    return budgets, bounds
+
+
+@_compiled
+def _tails(
+    lf: np.ndarray, n: int, first: int, second: int, ks: np.ndarray, out: np.ndarray
+) -> None:
+    """P(X_1 > second) at each budget below n: the largest class drawn more often than the
+    runner-up has members."""
+    row = np.empty(n + 1)
+    for i in range(ks.size):
+        k = ks[i]
+        out[i] = 0.0
+        if k < n and min(first, k) > second:
+            _hyper_row(lf, n, first, k, row)
+            for x in range(second + 1, min(first, k) + 1):
+                out[i] += row[x]
+
+
+@functools.lru_cache(maxsize=8)
+def _log_factorials(n: int) -> np.ndarray:
+    lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
+    lf.flags.writeable = False
+    return lf
 
 
 def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray) -> FloatArray:
@@ -156,140 +493,40 @@ def majority_circle(sizes: np.ndarray, cbar: np.ndarray, n: int, ks: np.ndarray)
     cbar = np.asarray(cbar[order], dtype=np.float64)
     first = int(sizes[0])
     second = int(sizes[1]) if sizes.size > 1 else 0
-    lf = gammaln(np.arange(n + 2, dtype=np.float64) + 1.0)
+    lf = _log_factorials(n)
     # Winning counts above the runner-up's size: only the largest class gets there.
-    # many budgets: one vectorized survival function; a few: cheaper as pmf sums
-    if ks.size > TAIL_BY_SF:
-        tail = cbar[0] * hypergeom.sf(second, n, first, ks)
-    else:
-        tail = cbar[0] * np.array(
-            [_hypergeom_pmf(lf, n, first, int(k))[second + 1 :].sum() for k in ks]
-        )
+    tail = np.empty(ks.size)
+    _tails(lf, n, first, second, ks, tail)
     # The whole pool (k = N): the largest class wins, ties at random.
     whole = float(cbar[sizes == first].mean())
-    values = {int(k): (whole if k == n else 0.0) for k in ks}
-    group_sizes, starts, counts = np.unique(-sizes, return_index=True, return_counts=True)
-    group_sizes = -group_sizes
-    group_c = np.add.reduceat(cbar, starts)
-    n_none = n - int(sizes.sum())
-    for window in _window_groups(ks, n) if second else []:
-        contrib = _window(window, group_sizes, counts, group_c, n_none, n, first, second, lf)
-        for k, v in zip(window, contrib, strict=True):
-            values[int(k)] += v
-    for i, k in enumerate(ks):
-        out[i] = values[int(k)] + (tail[i] if k < n else 0.0)
-    return np.clip(out, 0.0, 1.0)
-
-
-def _window(
-    window: np.ndarray,
-    group_sizes: np.ndarray,
-    counts: np.ndarray,
-    group_c: np.ndarray,
-    n_none: int,
-    n: int,
-    first: int,
-    second: int,
-    lf: np.ndarray,
-) -> FloatArray:
-    """Contributions of winning counts t <= runner-up size, for budgets near window[0]."""
-    k0 = int(window[0])
-    top_t = min(second, int(window[-1]))
-    t_all = np.arange(1, top_t + 1)
-    # Skip winning counts t that carry no weight for any k of the window: P(max <= t) is at
-    # most P(X_1 <= t) (largest at the smallest k), P(max >= t) at most the sum over classes of
-    # P(X_b >= t) (largest at the largest k).
-    k1 = int(window[-1])
-    pmfs = _hypergeom_pmfs(lf, n, group_sizes, k1)  # group 0 is the largest class
-    cdf = np.cumsum(pmfs[0] if k0 == k1 else _hypergeom_pmf(lf, n, first, k0))
-    tails = np.cumsum(pmfs[:, ::-1], axis=1)[:, ::-1][:, : top_t + 1] * counts[:, None]
-    above = tails.sum(axis=0)
-    keep = (cdf[np.minimum(t_all, k0)] >= SKIP_MASS) & (above[t_all] >= SKIP_MASS)
-    ts = t_all[keep]
-    if ts.size == 0:
-        return np.zeros(window.size)
-    # Classes that reach even the lowest kept count with negligible probability (together) are
-    # dormant: they are never at the top, so they enter as whole factors, like blanks.
-    dormant_mass = np.cumsum(tails[::-1, ts[0]])[::-1]
-    active_groups = int(np.searchsorted(-dormant_mass, -SKIP_MASS, side="left"))
-    active_groups = max(active_groups, 1)
-    q = k0 / n
-    lq, l1q = math.log(q), math.log1p(-q)
-    sigma = math.sqrt(n * q * (1 - q))
-    m_points = int(min(n + 1, math.ceil(9 * sigma) + 16))
-    # Every factor has real coefficients, so its values at conjugate points are conjugate:
-    # only the upper half circle is evaluated, and the other half enters with weight 2.
-    circle = np.exp(2j * np.pi * np.arange(m_points) / m_points)
-    grid = np.arange(m_points // 2 + 1)
-    roots = circle[grid]
-    mirror = np.where((grid == 0) | (2 * grid == m_points), 1.0, 2.0)
-    base = (1 - q) + q * roots
-    full = base[None, :] ** (group_sizes * counts)[:, None]
-    suffix = np.ones((group_sizes.size + 1, grid.size), dtype=complex)
-    for g in range(group_sizes.size - 1, -1, -1):
-        suffix[g] = suffix[g + 1] * full[g]
-    # At most min(classes that reach ts[0], k // ts[0]) classes tie at the top of a k-subset,
-    # and the integrand's degree in v is one less; j-way ties that carry no weight at any
-    # budget of the window lower it further.
-    reaching = group_sizes[:active_groups] >= ts[0]
-    ties = min(int(counts[:active_groups][reaching].sum()), k1 // int(ts[0]))
-    if ties > 2:
-        ties = _window_tie_degree(
-            lf, n, group_sizes[:active_groups], counts[:active_groups], ts, ties, window, pmfs
-        )
-    # No more than k // t classes reach count t together, so rows of large t need fewer tie
-    # nodes. Each (row, node) pair is one entry of the arrays below, in order of t.
-    nodes = np.maximum(1, (np.minimum(ties, k1 // ts) + 1) // 2)
-    rules = {int(q): _tie_rule(int(q)) for q in np.unique(nodes)}
-    row = np.repeat(np.arange(ts.size), nodes)
-    slot = np.arange(row.size) - np.repeat(np.cumsum(nodes) - nodes, nodes)
-    v = np.empty(row.size)
-    w = np.empty(row.size)
-    for q, (q_v, q_w) in rules.items():
-        at = nodes[row] == q
-        v[at], w[at] = q_v[slot[at]], q_w[slot[at]]
-    ts = ts[row]
-    v = v[:, None]
-    top = int(ts[-1])
-    powers = circle[(np.arange(top + 1)[:, None] * grid[None, :]) % m_points]
-    plain = np.ones((ts.size, grid.size), dtype=complex)
-    marked = np.zeros_like(plain)
-    total = np.zeros(grid.size, dtype=complex)
-    for g, size in enumerate(group_sizes[:active_groups]):
-        keep = int(np.searchsorted(ts, size, side="right"))
-        if keep < ts.size:
-            total += np.einsum("r,rm->m", w[keep:], marked[keep:]) * suffix[g]
-            plain, marked, ts, v, w = plain[:keep], marked[:keep], ts[:keep], v[:keep], w[:keep]
-        if ts.size == 0:
-            break
-        reach = int(ts[-1])
-        x = np.arange(reach + 1)
-        size_i = int(size)
-        pmf = np.exp(lf[size_i] - lf[x] - lf[size_i - x] + x * lq + (size_i - x) * l1q)
-        terms = pmf[:, None] * powers[: reach + 1]
-        at_t = terms[ts] * v  # (entries, M)
-        factor = np.cumsum(terms, axis=0)[ts - 1] + at_t
-        mult = int(counts[g])
-        # Classes of equal size share the factor f: the product is f^mult and its part linear
-        # in s is (sum of their c) * v * a_t * f^(mult - 1).
-        if mult == 1:
-            whole, gain = factor, group_c[g] * at_t
-        else:
-            power = factor ** (mult - 1)
-            whole, gain = power * factor, group_c[g] * at_t * power
-        marked *= whole
-        marked += plain * gain
-        plain *= whole
-    if ts.size:
-        total += np.einsum("r,rm->m", w, marked) * suffix[active_groups]
-    total *= base**n_none
-    out = np.zeros(window.size)
-    for i, k in enumerate(window):
-        turn = np.conj(circle[(int(k) * grid) % m_points])
-        coeff = float((mirror * (total * turn).real).sum()) / m_points
-        log_pmf = lf[n] - lf[k] - lf[n - k] + k * lq + (n - k) * l1q
-        out[i] = coeff / math.exp(log_pmf)
-    return out
+    values = np.where(ks == n, whole, cbar[0] * tail)
+    budgets, bounds = _window_plan(ks.tobytes(), n)
+    if second and budgets.size:
+        group_sizes, starts, counts = np.unique(-sizes, return_index=True, return_counts=True)
+        contrib = np.zeros(budgets.size)
+        most = 8
+        while True:
+            rule_v, rule_w = _tie_rules(most)
+            needed = _windows(
+                -group_sizes,
+                counts.astype(np.int64),
+                np.add.reduceat(cbar, starts),
+                n - int(sizes.sum()),
+                n,
+                second,
+                budgets,
+                bounds,
+                lf,
+                rule_v,
+                rule_w,
+                contrib,
+            )
+            if not needed:
+                break
+            most = max(needed, 2 * most)
+        inside = ks < n
+        values[inside] += contrib[np.searchsorted(budgets, ks[inside])]
+    return np.clip(values, 0.0, 1.0)
 
 
 def circle_work(sizes: np.ndarray, n: int, ks: np.ndarray) -> float:
@@ -299,11 +536,11 @@ def circle_work(sizes: np.ndarray, n: int, ks: np.ndarray) -> float:
     ordered = np.sort(sizes)[::-1]
     second = int(ordered[1])
     groups = np.unique(ordered).size
-    work = 0.0
-    for window in _window_groups(np.asarray(ks), n):
-        k0 = int(window[0])
-        rows = min(second, int(window[-1]))
-        points = min(n + 1, 9 * math.sqrt(k0 * (n - k0) / n) + 16)
-        ties = min(ordered.size, int(window[-1]))
-        work += 8.0 * rows * (ties + 1) / 2 * points * groups
-    return work
+    budgets, bounds = _window_plan(np.ascontiguousarray(ks, dtype=np.int64).tobytes(), n)
+    if budgets.size == 0:
+        return 0.0
+    k0, k1 = budgets[bounds[:-1]], budgets[bounds[1:] - 1]
+    rows = np.minimum(second, k1)
+    points = np.minimum(n + 1, 9 * np.sqrt(k0 * (n - k0) / n) + 16)
+    ties = np.minimum(ordered.size, k1)
+    return float((8.0 * rows * (ties + 1) / 2 * points * groups).sum())
