@@ -125,8 +125,10 @@ def check_adaptive_threshold(
 
 @dataclass(frozen=True)
 class AdaptiveComparisonResult:
-    """An adaptive matched-``n`` comparison after ``problems_seen`` problems: the CS of the
-    paired per-problem difference (left - right) at every compared k."""
+    """An adaptive comparison after ``problems_seen`` problems: the CS of the paired
+    per-problem difference (left - right) at every compared point: ``ks`` are the budgets k
+    at matched ``n``, the costs (in ``unit``) at matched tokens or FLOPs. There the costs were
+    matched on the first ``pilot`` problems, which the CS leaves out."""
 
     passed: bool
     decided: bool
@@ -136,12 +138,14 @@ class AdaptiveComparisonResult:
     confidence: float
     problems_seen: int
     problems_total: int
-    ks: NDArray[np.int64]
+    ks: NDArray[np.int64] | NDArray[np.float64]
     diffs: NDArray[np.float64]
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     worst: int
     trajectory: tuple[tuple[int, float, float], ...] = ()
+    unit: str = "n"
+    pilot: int = 0
 
 
 def check_adaptive_comparison(
@@ -155,18 +159,23 @@ def check_adaptive_comparison(
     problems_total: int,
     left_label: str = "left",
     right_label: str = "right",
+    unit: str = "n",
+    pilot: int = 0,
 ) -> AdaptiveComparisonResult:
-    """Is ``left OP right`` at every k (in ``at``, a range of n) decided by the problems seen?
+    """Is ``left OP right`` at every point (in ``at``, a range) decided by the problems seen?
 
-    Both curves come from the same problems in the same order (float[t, K] each). The claim
-    must hold at every compared k, as in the fixed comparison: it is decided *passed* when
-    the one-sided CS of the difference clears zero at every k (an intersection-union test:
-    alpha each), *failed* when it is on the wrong side at some k (a union bound: alpha / m
-    each), undecided otherwise.
+    Both curves come from the same problems in the same order (float[t, K] each), at the
+    points ``ks`` (budgets k, or costs in ``unit``). The claim must hold at every compared
+    point, as in the fixed comparison: it is decided *passed* when the one-sided CS of the
+    difference clears zero at every point (an intersection-union test: alpha each), *failed*
+    when it is on the wrong side at some point (a union bound: alpha / m each), undecided
+    otherwise. ``pilot`` problems came before these rows and are counted as seen.
     """
     a = np.asarray(left, dtype=np.float64)
     b = np.asarray(right, dtype=np.float64)
-    k = np.asarray(ks, dtype=np.int64)
+    k: NDArray[np.int64] | NDArray[np.float64] = (
+        np.asarray(ks, dtype=np.int64) if unit == "n" else np.asarray(ks, dtype=np.float64)
+    )
     op = norm_op(op)
     if op not in ADAPTIVE_OPS:
         msg = f"an adaptive comparison compares with {', '.join(ADAPTIVE_OPS)}, not {op!r}"
@@ -211,13 +220,69 @@ def check_adaptive_comparison(
         right=right_label,
         op=op,
         confidence=confidence,
-        problems_seen=int(a.shape[0]),
+        problems_seen=int(a.shape[0]) + pilot,
         problems_total=int(problems_total),
         ks=k[points],
         diffs=diffs,
         lower=lower,
         upper=upper,
         worst=worst,
+        unit=unit,
+        pilot=pilot,
+    )
+
+
+def check_adaptive_matched_cost(
+    left: ArrayLike,
+    left_cost: ArrayLike,
+    right: ArrayLike,
+    right_cost: ArrayLike,
+    *,
+    pilot: int,
+    op: str,
+    confidence: float,
+    unit: str,
+    at: float | tuple[float, float] | None = None,
+    problems_total: int,
+    left_label: str = "left",
+    right_label: str = "right",
+) -> AdaptiveComparisonResult | None:
+    """An adaptive comparison at matched tokens or FLOPs (None: nothing to decide yet).
+
+    Each curve's costs are the mean costs per problem of its budget points on the first
+    ``pilot`` problems, fixed from then on. The costs compared and each problem's values
+    there (interpolated in log cost) follow the fixed gate
+    (:func:`pytest_tts.gates.compare.check_comparison`), and the paired differences of the
+    problems after the pilot go to :func:`check_adaptive_comparison`. The pilot's problems
+    decide the matching, not the verdict: with the matching fixed before them, the later
+    problems' differences are i.i.d., so the CS holds for the claim at the pilot's costs. The
+    pool's mean costs drift from those only by sampling error (reported beside the verdict);
+    ``bench/adaptive.py`` measures wrong decisions against the claim at the true costs.
+    """
+    from pytest_tts.gates._stats import interp_log_cost
+    from pytest_tts.gates.compare import matched_costs
+
+    lc = np.asarray(left_cost, dtype=np.float64).reshape(-1)
+    rc = np.asarray(right_cost, dtype=np.float64).reshape(-1)
+    for costs in (lc, rc):
+        if costs.size == 0 or np.any(costs <= 0) or np.any(np.diff(costs) < 0):
+            return None  # the fixed gate says what is wrong with these costs
+    _, _, grid = matched_costs(lc, rc, at)
+    a = np.asarray(left, dtype=np.float64)[pilot:]
+    b = np.asarray(right, dtype=np.float64)[pilot:]
+    if grid.size == 0 or a.shape[0] == 0:
+        return None
+    return check_adaptive_comparison(
+        interp_log_cost(a, lc, grid),
+        interp_log_cost(b, rc, grid),
+        grid,
+        op=op,
+        confidence=confidence,
+        problems_total=problems_total,
+        left_label=left_label,
+        right_label=right_label,
+        unit=unit,
+        pilot=pilot,
     )
 
 

@@ -194,6 +194,18 @@ def _candidates(
     return np.array([float(at)])
 
 
+def matched_costs(
+    lc: NDArray[np.float64], rc: NDArray[np.float64], at: float | tuple[float, float] | None
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """The costs asked about (see :func:`_candidates`), which of them both curves cover,
+    and those, clipped into the overlap: the costs the curves are compared at."""
+    lo_overlap, hi_overlap = max(lc[0], rc[0]), min(lc[-1], rc[-1])
+    tol = 1e-9
+    candidates = _candidates(lc, rc, at)
+    within = (candidates >= lo_overlap * (1 - tol)) & (candidates <= hi_overlap * (1 + tol))
+    return candidates, within, np.clip(candidates[within], lo_overlap, hi_overlap)
+
+
 def _on_grid(
     lv: NDArray[np.float64],
     lc: NDArray[np.float64],
@@ -256,11 +268,7 @@ def check_comparison(
     rv, rc = _curve(right, right_cost, right_label)
     lv, rv, is_paired, different = _align(lv, rv, left_ids, right_ids, paired)
     lo_overlap, hi_overlap = max(lc[0], rc[0]), min(lc[-1], rc[-1])
-    tol = 1e-9
-
-    candidates = _candidates(lc, rc, at)
-    within = (candidates >= lo_overlap * (1 - tol)) & (candidates <= hi_overlap * (1 + tol))
-    grid = np.clip(candidates[within], lo_overlap, hi_overlap)
+    candidates, within, grid = matched_costs(lc, rc, at)
     side = "lower" if op in (">", ">=") else "upper"
     li_mean, ri_mean, tested = _on_grid(
         lv, lc, rv, rc, grid, confidence, side, is_paired, method, resamples, seed

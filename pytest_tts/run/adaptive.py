@@ -13,6 +13,10 @@ A pool is adaptive when every item that reads it has an anytime-valid gate
 - a comparison of two strategies of the pool ``at matched n ... with confidence c`` whose
   costs are their k (not ``single``, which costs one sample at every k: such a comparison
   interpolates costs and keeps its pool to the end);
+- a comparison of two strategies of the pool ``at matched tokens`` or ``flops ... with
+  confidence c``: the first round's problems fix each curve's mean costs (the matching),
+  and only the problems after them enter the confidence sequence, so the decision is about
+  the claim at those costs (:func:`~pytest_tts.gates.adaptive.check_adaptive_matched_cost`);
 - a verifier's false-positive or false-negative rate bound;
 - monotonicity ``with confidence c`` (the drop between consecutive budget points);
 - a regression at ``n`` (or without a budget) against a stored baseline (not while
@@ -22,7 +26,7 @@ Its problems are taken in a seeded random order (the pool's seed and label) in r
 64, 128, ... problems; after each round the items still open are asked again; the pool stops
 once all are decided, else when the dataset is exhausted, and the items still open are judged
 by the fixed gate on the whole pool. Every other pool (an item without a confidence level has
-no error rate to keep; comparisons at matched tokens or FLOPs or across models)
+no error rate to keep; comparisons at matched thinking tokens or across models)
 is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
@@ -78,12 +82,16 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
     if isinstance(check, Comparison):
         if check.confidence is None:
             return "no confidence level (no error rate to keep): it reads the whole pool"
-        if check.unit != "n":
+        if check.unit not in ("n", "tokens", "flops"):
             return f"a comparison at matched {check.unit} reads the whole pool"
         if check.left.model.name != check.right.model.name:
             return "a comparison of two models reads both pools whole"
         if check.op == "=":
             return "'=' cannot be decided early"
+        if check.unit != "n" and any(
+            m.strategy.name in ("budget_forcing", "frontier") for m in (check.left, check.right)
+        ):
+            return f"a comparison of {check.unit} with thinking budgets reads the whole pool"
         return ""
     if isinstance(check, VerifierBound):
         return "" if check.op != "=" else "'=' cannot be decided early"
@@ -135,6 +143,8 @@ class AdaptivePool:
     order: list[int]
     items: list[tuple[SpecDef, Expectation]]
     decided: dict[ItemKey, Decision] = field(default_factory=dict)
+    # comparisons at matched tokens/FLOPs: (problems the costs came from, left, right costs)
+    matched: dict[ItemKey, tuple[int, Any, Any]] = field(default_factory=dict)
     trajectories: dict[ItemKey, list[tuple[int, float, float]]] = field(default_factory=dict)
     used: int = 0
 
@@ -305,6 +315,8 @@ def _decide(
         if ks != [int(k) for k in right.ks]:
             msg = f"the curves of {left.strategy} and {right.strategy} have different budgets"
             raise EstimationError(msg)
+        if check.unit != "n":
+            return _matched_cost(state, item_key(spec, expectation), check, left, right)
         for side in (left, right):
             if not np.allclose(side.cost_samples, side.ks):
                 # a strategy whose cost is not its k (``single`` costs one sample at every k):
@@ -334,6 +346,36 @@ def _decide(
         problems_total=total,
         metric=check.measure.metric,
         strategy=found.strategy,
+    )
+
+
+def _matched_cost(
+    state: AdaptivePool, key: ItemKey, check: Comparison, left: Any, right: Any
+) -> Any:
+    """A comparison at matched tokens or FLOPs: the first round's problems fix each curve's
+    costs (nothing is decided on them), later rounds decide on the problems after them."""
+    from pytest_tts.gates.adaptive import check_adaptive_matched_cost
+
+    if key not in state.matched:
+        lc, rc = left.cost(check.unit), right.cost(check.unit)
+        if lc is None or rc is None:
+            return None  # unknown costs: the fixed gate says so, on the whole pool
+        state.matched[key] = (state.used, np.asarray(lc), np.asarray(rc))
+        return None
+    pilot, lc, rc = state.matched[key]
+    return check_adaptive_matched_cost(
+        left.per_problem,
+        lc,
+        right.per_problem,
+        rc,
+        pilot=pilot,
+        op=check.op,
+        confidence=float(check.confidence or 0.95),
+        unit=check.unit,
+        at=check.range,
+        problems_total=len(state.problems),
+        left_label=f"{check.left.metric} using {left.strategy}",
+        right_label=f"{check.right.metric} using {right.strategy}",
     )
 
 

@@ -114,6 +114,45 @@ def test_comparisons_need_every_point_to_pass_and_one_to_fail() -> None:
     assert "intersection-union" in text.method
 
 
+def test_matched_costs_come_from_the_pilot_and_the_cs_from_the_rest() -> None:
+    from pytest_tts.gates._stats import interp_log_cost
+    from pytest_tts.gates.adaptive import check_adaptive_comparison, check_adaptive_matched_cost
+
+    rng = np.random.default_rng(5)
+    left = (rng.random((300, 3)) < [0.7, 0.8, 0.9]).astype(float)
+    right = (rng.random((300, 3)) < [0.3, 0.4, 0.5]).astype(float)
+    lc, rc = np.array([10.0, 20.0, 40.0]), np.array([15.0, 30.0, 60.0])
+    got = check_adaptive_matched_cost(
+        left, lc, right, rc, pilot=32, op=">", confidence=0.95, unit="tokens",
+        problems_total=1000,
+    )  # fmt: skip
+    assert got is not None
+    grid = np.array([15.0, 20.0, 30.0, 40.0])  # every cost point of either curve they share
+    assert list(got.ks) == list(grid)
+    want = check_adaptive_comparison(
+        interp_log_cost(left[32:], lc, grid),
+        interp_log_cost(right[32:], rc, grid),
+        grid,
+        op=">",
+        confidence=0.95,
+        problems_total=1000,
+        unit="tokens",
+        pilot=32,
+    )
+    assert list(got.lower) == list(want.lower)
+    assert (got.decided, got.passed, got.problems_seen) == (True, True, 300)
+    text = render_gate(got)
+    assert "at matched tokens: decided after 300 of 1,000 problems" in text.headline
+    assert "tokens matched at the mean costs of the first 32 problems" in text.method
+    # nothing to decide: only the pilot seen, costs that do not overlap, bad costs
+    for lc_, rows in ((lc, 32), (lc * 100, 300), (np.array([10.0, 5.0, 40.0]), 300)):
+        none = check_adaptive_matched_cost(
+            left[:rows], lc_, right[:rows], rc, pilot=32, op=">", confidence=0.95,
+            unit="tokens", problems_total=1000,
+        )  # fmt: skip
+        assert none is None
+
+
 def test_a_true_comparison_is_rarely_failed_early() -> None:
     """The claim holds by a hair at one point: early fails stay under alpha."""
     from pytest_tts.gates.adaptive import check_adaptive_comparison

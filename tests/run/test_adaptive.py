@@ -270,3 +270,23 @@ spec "monotone, no confidence" {
     assert counts["monotone"]["samples_used"] < counts["monotone"]["samples_fixed"]
     whole = counts["monotone, no confidence"]
     assert whole["samples_used"] == whole["samples_fixed"]
+
+
+def test_comparisons_at_matched_tokens_match_costs_on_the_first_round(tmp_path: Path) -> None:
+    # a replayed sample costs 3 tokens, the prompt 6: k = 4..8 cost 18..30 tokens
+    extra = COMPARISON.replace("at matched n in [4, 8]", "at matched tokens in [18, 30]")
+    extra = extra.replace("at matched n in [2, 8]", "at matched tokens in [12, 30]")
+    spec = _project(tmp_path, extra=extra)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    compared = next(s for s in results.specs if s.name == "strategies compared")
+    outcomes = [e.outcome for e in compared.expectations]
+    assert outcomes == ["passed", "failed"]
+    for e in compared.expectations:
+        assert "at matched tokens: decided after 64 of 200 problems" in e.headline
+        assert "matched at the mean costs of the first 32 problems" in e.method
+    counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
+    assert counts["samples_used"] == 64 * SAMPLES < counts["samples_fixed"]
+    fixed = run_specs([spec], Settings(rootdir=tmp_path))
+    again = next(s for s in fixed.specs if s.name == "strategies compared")
+    assert [e.outcome for e in again.expectations] == outcomes
+    assert all("anytime-valid" not in e.headline for e in again.expectations)

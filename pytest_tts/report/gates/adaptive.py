@@ -64,8 +64,13 @@ def render_adaptive_threshold(r: Any) -> GateText:
     )
 
 
+def _point(r: Any, j: int) -> str:
+    """Where a comparison point lies: ``k = 4`` at matched n, ``1.2e+09 flops`` else."""
+    return f"k = {int(r.ks[j])}" if r.unit == "n" else f"{fmt(float(r.ks[j]))} {r.unit}"
+
+
 def render_adaptive_comparison(r: Any) -> GateText:
-    claim = f"{r.left} {r.op} {r.right} at matched n"
+    claim = f"{r.left} {r.op} {r.right} at matched {r.unit}"
     seen = f"{r.problems_seen:,} of {r.problems_total:,} problems"
     verdict = "passes" if r.passed else "fails"
     worst = r.worst
@@ -75,12 +80,18 @@ def render_adaptive_comparison(r: Any) -> GateText:
         else f"undecided after {seen}"
     )
     detail = (
-        f"difference {fmt(float(r.diffs[worst]))} at k = {int(r.ks[worst])}, "
+        f"difference {fmt(float(r.diffs[worst]))} at {_point(r, worst)}, "
         f"CS [{fmt(float(r.lower[worst]))}, {fmt(float(r.upper[worst]))}]"
+    )
+    matched = (
+        f"; {r.unit} matched at the mean costs of the first {r.pilot:,} problems, which "
+        "are left out of the CS"
+        if r.pilot
+        else ""
     )
     rows = [
         {
-            "k": int(k),
+            ("k" if r.unit == "n" else r.unit): int(k) if r.unit == "n" else float(k),
             "difference": float(d),
             "lower CS": float(lo),
             "upper CS": float(hi),
@@ -97,12 +108,13 @@ def render_adaptive_comparison(r: Any) -> GateText:
         method=(
             "predictable plug-in empirical-Bernstein confidence sequence of the paired "
             "per-problem difference in [-1, 1], problems in a seeded random order (Waudby-Smith "
-            "& Ramdas 2024); passing needs every k (intersection-union), failing one k (union "
-            f"bound over {len(r.ks)})"
+            "& Ramdas 2024); passing needs every point (intersection-union), failing one "
+            f"(union bound over {len(r.ks)}){matched}"
         ),
         error_rate=(
             f"a wrong decision (passing a false claim, or failing a true one) has probability "
             f"at most {1 - r.confidence:.3g}, whenever the run stops"
+            + (f", for the claim at the {r.unit} matched on the first problems" if r.pilot else "")
         ),
         data={
             "adaptive": True,
@@ -110,6 +122,8 @@ def render_adaptive_comparison(r: Any) -> GateText:
             "problems_total": r.problems_total,
             "trajectory": [list(t) for t in r.trajectory],
             "op": r.op,
+            "unit": r.unit,
+            "matched_on": r.pilot,
         },
     )
 
