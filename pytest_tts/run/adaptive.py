@@ -17,6 +17,10 @@ A pool is adaptive when every item that reads it has an anytime-valid gate
   confidence c``: the first round's problems fix each curve's mean costs (the matching),
   and only the problems after them enter the confidence sequence, so the decision is about
   the claim at those costs (:func:`~pytest_tts.gates.adaptive.check_adaptive_matched_cost`);
+- the same comparisons across two models (``accuracy of other ...``): their pools take the
+  same problems in the same order (the order comes from the seed and the problem ids) and
+  the same rounds, and the paired per-problem differences decide; when either pool must be
+  read whole, both are;
 - a verifier's false-positive or false-negative rate bound;
 - monotonicity ``with confidence c`` (the drop between consecutive budget points);
 - a regression at ``n`` (or without a budget) against a stored baseline (not while
@@ -26,7 +30,7 @@ Its problems are taken in a seeded random order (the pool's seed and label) in r
 64, 128, ... problems; after each round the items still open are asked again; the pool stops
 once all are decided, else when the dataset is exhausted, and the items still open are judged
 by the fixed gate on the whole pool. Every other pool (an item without a confidence level has
-no error rate to keep; comparisons at matched thinking tokens or across models)
+no error rate to keep; comparisons at matched thinking tokens)
 is filled whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
@@ -84,8 +88,6 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
             return "no confidence level (no error rate to keep): it reads the whole pool"
         if check.unit not in ("n", "tokens", "flops"):
             return f"a comparison at matched {check.unit} reads the whole pool"
-        if check.left.model.name != check.right.model.name:
-            return "a comparison of two models reads both pools whole"
         if check.op == "=":
             return "'=' cannot be decided early"
         if check.unit != "n" and any(
@@ -128,10 +130,15 @@ def round_sizes(problems: int, first: int = FIRST_ROUND) -> list[int]:
 
 
 def problem_order(pool: PoolState) -> list[int]:
-    """A seeded random order of the pool's problems (the same in every run of the spec)."""
-    digest = hashlib.sha256(f"{pool.spec.sampling.seed}:{pool.label}".encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    return [int(i) for i in rng.permutation(len(pool.problems))]
+    """A seeded random order of the pool's problems, the same in every run of the spec:
+    each problem's place comes from the sampling seed and its id, so the pools of two models
+    on one dataset take the same problems in the same order (their rows pair)."""
+    seed = pool.spec.sampling.seed
+    keys = [
+        (hashlib.sha256(f"{seed}:{problem.id}".encode()).digest(), i)
+        for i, problem in enumerate(pool.problems)
+    ]
+    return [i for _, i in sorted(keys)]
 
 
 @dataclass
@@ -196,6 +203,7 @@ def fill_adaptively(
     whole: list[PoolState] = []
     adaptive: list[AdaptivePool] = []
     keys = {id(p): k for k, p in _keyed(pools)}
+    why_whole: dict[Any, str] = {}
     for pool in pools:
         readers = by_pool.get(keys[id(pool)], [])
         reasons = [
@@ -204,12 +212,22 @@ def fill_adaptively(
             if (why := not_adaptive(e, update_baselines=update_baselines))
             or (isinstance(e.check, NoRegression) and baseline is None)
         ]
-        if not pool.ready or not readers or reasons or len(_models(readers)) > 1:
+        if not pool.ready or not readers or reasons:
+            why_whole[keys[id(pool)]] = reasons[0] if pool.ready and reasons else ""
+    # A comparison of two models pairs their pools: both go adaptively, in the same order
+    # and rounds, or both whole.
+    for key, why in _paired_whole(pools, by_pool, keys, why_whole).items():
+        why_whole.setdefault(key, why)
+    for pool in pools:
+        key = keys[id(pool)]
+        if key in why_whole:
             whole.append(pool)
-            if pool.ready and reasons:
-                report.whole[pool.label] = reasons[0]
+            if why_whole[key]:
+                report.whole[pool.label] = why_whole[key]
             continue
+        readers = by_pool[key]
         adaptive.append(AdaptivePool(pool, list(pool.problems), problem_order(pool), readers))
+    states = {keys[id(s.pool)]: s for s in adaptive}
     if whole:
         fill(whole)
         verify(whole)
@@ -238,14 +256,17 @@ def fill_adaptively(
                 key = item_key(spec, expectation)
                 if key in state.decided:
                     continue
-                result = _decide(state, spec, expectation, curve, baseline)
+                result = _decide(state, spec, expectation, curve, baseline, states)
                 if result is None:
                     continue  # no adaptive gate after all: judged on the whole pool
                 at = result.best if hasattr(result, "best") else result.worst
                 path = state.trajectories.setdefault(key, [])
                 path.append((state.used, float(result.lower[at]), float(result.upper[at])))
                 if result.decided and not last:
-                    state.decided[key] = dataclasses.replace(result, trajectory=tuple(path))
+                    decision = dataclasses.replace(result, trajectory=tuple(path))
+                    for other in adaptive:  # a comparison of two models: both pools hold it
+                        if (spec, expectation) in other.items:
+                            other.decided[key] = decision
         round_no += 1
     for state in adaptive:
         report.count(state.pool, state.used, len(state.problems))
@@ -262,6 +283,7 @@ def _decide(
     expectation: Expectation,
     curve: CurveOf,
     baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None,
+    states: dict[Any, AdaptivePool] | None = None,
 ) -> Any:
     """The adaptive gate of ``expectation`` on the pool's problems so far (None: it has
     none after all, and its pool goes to the end)."""
@@ -309,8 +331,17 @@ def _decide(
             verifier_name=check.verifier.name,
         )
     if isinstance(check, Comparison):
-        left = curve(state.pool, check.left, [])
-        right = curve(state.pool, check.right, [])
+        from pytest_tts.run.plan import pool_key
+
+        pools = [
+            (states or {}).get(pool_key(spec, m.model), state) for m in (check.left, check.right)
+        ]
+        if any(p.used != state.used for p in pools):
+            return None  # a paired pool that did not take this round: the fixed gate
+        left = curve(pools[0].pool, check.left, [])
+        right = curve(pools[1].pool, check.right, [])
+        if list(left.problem_ids) != list(right.problem_ids):
+            return None  # not the same problems in the same order: the fixed gate
         ks = [int(k) for k in left.ks]
         if ks != [int(k) for k in right.ks]:
             msg = f"the curves of {left.strategy} and {right.strategy} have different budgets"
@@ -436,7 +467,41 @@ def _keyed(pools: Sequence[PoolState]) -> list[tuple[Any, PoolState]]:
     return [(pool_key(p.spec, p.model), p) for p in pools]
 
 
-def _models(readers: Sequence[tuple[SpecDef, Expectation]]) -> set[str]:
-    from pytest_tts.run.plan import measures_of
+def _paired_whole(
+    pools: Sequence[PoolState],
+    by_pool: dict[Any, list[tuple[SpecDef, Expectation]]],
+    keys: dict[int, Any],
+    why_whole: dict[Any, str],
+) -> dict[Any, str]:
+    """Pools that must be filled whole because a comparison of two models pairs them with
+    a pool that is filled whole, or with one on other problems; with the reason."""
+    from pytest_tts.run.plan import models_of, pool_key
 
-    return {m.model.name for _, e in readers for m in measures_of(e)}
+    by_key = {keys[id(p)]: p for p in pools}
+    out: dict[Any, str] = {}
+    changed = True
+    while changed:  # pairs can chain: repeat until nothing more goes whole
+        changed = False
+        for readers in by_pool.values():
+            for spec, expectation in readers:
+                linked = list(
+                    dict.fromkeys(pool_key(spec, m) for m in models_of(spec, expectation))
+                )
+                if len(linked) < 2:
+                    continue
+                members = [by_key.get(k) for k in linked]
+                if all(k in why_whole or k in out for k in linked):
+                    continue
+                if any(m is None for m in members):
+                    why = "a comparison of two models whose pools are not both in this run"
+                elif any(k in why_whole or k in out for k in linked):
+                    why = "a comparison of two models pairs it with a pool read whole"
+                elif len({tuple(p.id for p in m.problems) for m in members if m}) > 1:
+                    why = "a comparison of two models on different problems reads both whole"
+                else:
+                    continue
+                for k in linked:
+                    if k not in why_whole and k not in out:
+                        out[k] = why
+                        changed = True
+    return out

@@ -290,3 +290,62 @@ def test_comparisons_at_matched_tokens_match_costs_on_the_first_round(tmp_path: 
     again = next(s for s in fixed.specs if s.name == "strategies compared")
     assert [e.outcome for e in again.expectations] == outcomes
     assert all("anytime-valid" not in e.headline for e in again.expectations)
+
+
+TWO_MODELS = """
+model stronger = replay("stronger/samples.jsonl")
+
+spec "two models compared" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 4
+    oracle exact
+
+    expect accuracy of stronger using majority_vote > accuracy using majority_vote
+        at matched n in [1, 2] with confidence 0.95
+    expect accuracy using majority_vote >= accuracy of stronger using majority_vote
+        at matched n in [1, 2] with confidence 0.95
+}
+"""
+
+
+def test_comparisons_of_two_models_pair_their_pools_round_by_round(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=TWO_MODELS)
+    (tmp_path / "stronger").mkdir()
+    rng = random.Random(9)
+    table = {(i, j): rng.random() < 0.97 for i in range(PROBLEMS) for j in range(SAMPLES)}
+    write_replayed_sums(
+        tmp_path / "stronger", problems=PROBLEMS, samples=SAMPLES, right=lambda i, j: table[i, j]
+    )
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    compared = next(s for s in results.specs if s.name == "two models compared")
+    outcomes = [e.outcome for e in compared.expectations]
+    assert outcomes == ["passed", "failed"]
+    for e in compared.expectations:
+        assert "at matched n: decided after" in e.headline
+    pools = {k: v for k, v in results.adaptive.items() if "two models compared" in k}
+    assert len(pools) == 2  # both models' pools, stopped after the same round
+    used = {v["problems_used"] for v in pools.values()}
+    assert len(used) == 1
+    assert used.pop() < PROBLEMS
+    fixed = run_specs([spec], Settings(rootdir=tmp_path))
+    again = next(s for s in fixed.specs if s.name == "two models compared")
+    assert [e.outcome for e in again.expectations] == outcomes
+
+
+def test_a_pool_read_whole_takes_its_paired_model_with_it(tmp_path: Path) -> None:
+    extra = TWO_MODELS.replace(
+        "    oracle exact\n", "    oracle exact\n\n    expect accuracy >= 0.1 at n = 1\n"
+    )
+    spec = _project(tmp_path, extra=extra)
+    (tmp_path / "stronger").mkdir()
+    write_replayed_sums(
+        tmp_path / "stronger", problems=PROBLEMS, samples=SAMPLES, right=lambda i, j: j > 0
+    )
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    pools = {k: v for k, v in results.adaptive.items() if "two models compared" in k}
+    assert len(pools) == 2
+    for counts in pools.values():  # the one without a confidence level holds both
+        assert counts["samples_used"] == counts["samples_fixed"] == PROBLEMS * SAMPLES
+    compared = next(s for s in results.specs if s.name == "two models compared")
+    assert all("anytime-valid" not in e.headline for e in compared.expectations)
