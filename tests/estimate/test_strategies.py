@@ -197,6 +197,23 @@ def test_majority_exact_on_a_larger_pool_with_ties_and_blanks() -> None:
     np.testing.assert_allclose(majority_vote().per_problem(pool, ks)[0], expected, atol=1e-12)
 
 
+def test_majority_with_many_singleton_answers_needs_many_tie_nodes() -> None:
+    """Every answer distinct: k draws tie k ways (up to 40 here, beyond the first table of
+    tie rules), and by symmetry the vote is right with the classes' mean correctness
+    whenever some sample answered at all."""
+    import math
+
+    from pytest_tts.strategies.majority import majority_circle
+
+    rng = np.random.default_rng(11)
+    cbar = (rng.random(40) < 0.4).astype(float)
+    n, blanks = 50, 10
+    ks = np.arange(1, n + 1)
+    expected = [(1 - math.comb(blanks, int(k)) / math.comb(n, int(k))) * cbar.mean() for k in ks]
+    got = majority_circle(np.ones(40, dtype=np.int64), cbar, n, ks)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
 def test_majority_monte_carlo_fallback_reports_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
     n = 40
