@@ -256,7 +256,10 @@ def fill_adaptively(
                 key = item_key(spec, expectation)
                 if key in state.decided:
                     continue
-                result = _decide(state, spec, expectation, curve, baseline, states)
+                try:
+                    result = _decide(state, spec, expectation, curve, baseline, states)
+                except EstimationError:
+                    result = None  # the fixed gate reports it, on the whole pool
                 if result is None:
                     continue  # no adaptive gate after all: judged on the whole pool
                 at = result.best if hasattr(result, "best") else result.worst

@@ -349,3 +349,18 @@ def test_a_pool_read_whole_takes_its_paired_model_with_it(tmp_path: Path) -> Non
         assert counts["samples_used"] == counts["samples_fixed"] == PROBLEMS * SAMPLES
     compared = next(s for s in results.specs if s.name == "two models compared")
     assert all("anytime-valid" not in e.headline for e in compared.expectations)
+
+
+def test_a_comparison_the_fixed_gate_rejects_is_reported_not_raised(tmp_path: Path) -> None:
+    # replayed samples have no FLOPs (no config or params): the adaptive gate cannot match
+    # costs, and the fixed gate says why on the whole pool
+    extra = COMPARISON.replace("at matched n in [4, 8]", "at matched flops")
+    spec = _project(tmp_path, extra=extra)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    compared = next(s for s in results.specs if s.name == "strategies compared")
+    first, second = compared.expectations
+    assert first.outcome == "error"
+    assert "model's size is unknown" in first.detail
+    assert second.outcome == "failed"
+    counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
+    assert counts["samples_used"] == counts["samples_fixed"]
