@@ -26,12 +26,14 @@ A pool is adaptive when every item that reads it has an anytime-valid gate
 - a regression at ``n`` (or without a budget) against a stored baseline (not while
   recording baselines).
 
-Its problems are taken in a seeded random order (the pool's seed and label) in rounds of 32,
-64, 128, ... problems; after each round the items still open are asked again; the pool stops
-once all are decided, else when the dataset is exhausted, and the items still open are judged
-by the fixed gate on the whole pool. Every other pool (an item without a confidence level has
-no error rate to keep; comparisons at matched thinking tokens)
-is filled whole, as without ``--tts-adaptive``.
+Its problems are taken in a seeded random order (the sampling seed and the problem ids) in
+rounds of 32, 64, 128, ... problems. The rounds before the last read only as many samples of
+each problem as the pool's items need (:func:`samples_needed`: 16 for gates at ``n = 16`` on
+a pool of 64), the last one all n. After each round the items still open are asked again;
+the pool stops once all are decided, else when the dataset is exhausted, and the items still
+open are judged by the fixed gate on the whole pool. Every other pool (an item without a
+confidence level has no error rate to keep; comparisons at matched thinking tokens) is filled
+whole, as without ``--tts-adaptive``.
 
 Everything generated stays in the store, so a later fixed run tops up only what is missing.
 """
@@ -118,6 +120,38 @@ def not_adaptive(expectation: Expectation, *, update_baselines: bool = False) ->
     return ""
 
 
+def samples_needed(
+    readers: Sequence[tuple[SpecDef, Expectation]],
+    n: int,
+    reads_k_samples: Callable[[Measure], bool] | None,
+) -> int:
+    """Samples per problem the early rounds of a pool need: the largest k its items read.
+
+    A selection strategy's value at k is an unbiased estimate of the problem's k-sample
+    value from any n' >= k of its samples (the mean over k-subsets), so a gate at ``n = 16``
+    on a pool of 64 can decide from 16 samples a problem. Thresholds at ``n = K`` (or
+    ``n <= K``) and comparisons at matched n within ``[a, K]`` read K; every other item
+    (no budget, costs, rates, monotonicity, regressions) reads all n.
+    """
+    from pytest_tts.run.plan import measures_of
+
+    if reads_k_samples is None:
+        return n
+    most = 0
+    for _, expectation in readers:
+        check = expectation.check
+        k = n
+        if isinstance(check, Threshold) and check.budget is not None:
+            if check.budget.unit == "n" and check.budget.op in ("=", "<=", "<"):
+                k = int(check.budget.value)
+        elif isinstance(check, Comparison) and check.unit == "n" and check.range is not None:
+            k = int(check.range[1])
+        if not all(reads_k_samples(m) for m in measures_of(expectation)):
+            k = n
+        most = max(most, min(max(k, 1), n))
+    return most or n
+
+
 def round_sizes(problems: int, first: int = FIRST_ROUND) -> list[int]:
     """Problems used after each round: first, first * 2, ... and finally all."""
     sizes = []
@@ -154,6 +188,8 @@ class AdaptivePool:
     matched: dict[ItemKey, tuple[int, Any, Any]] = field(default_factory=dict)
     trajectories: dict[ItemKey, list[tuple[int, float, float]]] = field(default_factory=dict)
     used: int = 0
+    per_problem: int = 0  # samples per problem in the rounds before the last (0: all n)
+    read: int = 0  # samples per problem the last round read
 
     @property
     def done(self) -> bool:
@@ -169,12 +205,15 @@ class AdaptiveReport:
     pools: dict[str, dict[str, int]] = field(default_factory=dict)
     whole: dict[str, str] = field(default_factory=dict)  # pool label -> why it read it all
 
-    def count(self, pool: PoolState, problems_used: int, problems: int) -> None:
+    def count(
+        self, pool: PoolState, problems_used: int, problems: int, per_problem: int | None = None
+    ) -> None:
         n = pool.spec.sampling.n
         self.pools[pool.label] = {
             "problems_used": problems_used,
             "problems": problems,
-            "samples_used": problems_used * n,
+            "samples_per_problem": per_problem or n,
+            "samples_used": problems_used * (per_problem or n),
             "samples_fixed": problems * n,
         }
 
@@ -188,11 +227,14 @@ def fill_adaptively(
     curve: CurveOf,
     baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None = None,
     update_baselines: bool = False,
+    reads_k_samples: Callable[[Measure], bool] | None = None,
 ) -> AdaptiveReport:
     """Fill and verify ``pools`` round by round (see the module docstring); ``fill`` and
     ``verify`` run the stages on a list of pools, ``curve(pool, measure, extra_ks)`` gives
     a measure's curve on the pool as it is now; ``baseline(spec, expectation, pool)`` a
-    regression's stored baseline (None, or raising, keeps the pool whole for it)."""
+    regression's stored baseline (None, or raising, keeps the pool whole for it);
+    ``reads_k_samples(measure)`` whether the measure's value at k needs only k samples of a
+    problem (a selection strategy; None: never assumed, every round reads all n)."""
     from pytest_tts.run.plan import models_of, pool_key
 
     report = AdaptiveReport()
@@ -226,7 +268,9 @@ def fill_adaptively(
                 report.whole[pool.label] = why_whole[key]
             continue
         readers = by_pool[key]
-        adaptive.append(AdaptivePool(pool, list(pool.problems), problem_order(pool), readers))
+        state = AdaptivePool(pool, list(pool.problems), problem_order(pool), readers)
+        state.per_problem = samples_needed(readers, pool.spec.sampling.n, reads_k_samples)
+        adaptive.append(state)
     states = {keys[id(s.pool)]: s for s in adaptive}
     if whole:
         fill(whole)
@@ -243,7 +287,15 @@ def fill_adaptively(
             pool = state.pool
             pool.problems = prefix
             assert pool.request is not None
-            pool.request = dataclasses.replace(pool.request, problems=prefix)
+            # the rounds before the last read only the samples their items need; the last
+            # one (the fixed gate's, on the whole pool) reads all n
+            n = pool.spec.sampling.n
+            state.read = n if used == len(state.problems) else (state.per_problem or n)
+            pool.request = dataclasses.replace(
+                pool.request,
+                problems=prefix,
+                sampling=dataclasses.replace(pool.request.sampling, n=state.read),
+            )
             pool.curves = {}
             state.used = used
         fill([s.pool for s in active])
@@ -272,7 +324,7 @@ def fill_adaptively(
                             other.decided[key] = decision
         round_no += 1
     for state in adaptive:
-        report.count(state.pool, state.used, len(state.problems))
+        report.count(state.pool, state.used, len(state.problems), state.read)
         report.decisions.update(state.decided)
     for pool in whole:
         if pool.arrays is not None:

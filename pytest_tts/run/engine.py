@@ -111,6 +111,16 @@ class Engine:
 
             return stored_baseline(spec, expectation, pool, self.instances, self.settings)
 
+        def reads_k_samples(measure: Measure) -> bool:
+            from pytest_tts.search.contract import is_search_strategy
+
+            if measure.strategy.name in ("budget_forcing", "frontier"):
+                return False
+            try:
+                return not is_search_strategy(self.instances.strategy(measure.strategy))
+            except TTSError:
+                return False  # the item reports it; its pool reads all n
+
         self.adaptive = fill_adaptively(
             pools,
             selected,
@@ -119,6 +129,7 @@ class Engine:
             curve=curve,
             baseline=baseline,
             update_baselines=self.settings.update_baselines,
+            reads_k_samples=reads_k_samples,
         )
 
     def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:

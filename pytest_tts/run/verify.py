@@ -70,7 +70,7 @@ def verify_pools(pools: Sequence[PoolState], store: SampleStore, instances: Inst
                 samples,
                 oracle_verdicts,
                 verdicts,
-                n=pool.spec.sampling.n,
+                n=pool.request.sampling.n,  # an adaptive round may read fewer than the spec's
                 problem_ids=[p.id for p in pool.problems],
             )
             pool.tokens = int(

@@ -364,3 +364,33 @@ def test_a_comparison_the_fixed_gate_rejects_is_reported_not_raised(tmp_path: Pa
     assert second.outcome == "failed"
     counts = next(v for k, v in results.adaptive.items() if "strategies compared" in k)
     assert counts["samples_used"] == counts["samples_fixed"]
+
+
+FEW_SAMPLES = """
+spec "small budgets" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 6
+    oracle exact
+
+    expect accuracy >= 0.5 at n = 1 with confidence 0.95
+    expect accuracy using majority_vote >= 0.95 at n = 2 with confidence 0.95
+}
+"""
+
+
+def test_early_rounds_read_only_the_samples_their_budgets_need(tmp_path: Path) -> None:
+    spec = _project(tmp_path, extra=FEW_SAMPLES)
+    results = run_specs([spec], Settings(rootdir=tmp_path, adaptive=True))
+    small = next(s for s in results.specs if s.name == "small budgets")
+    assert [e.outcome for e in small.expectations] == ["passed", "failed"]
+    counts = next(v for k, v in results.adaptive.items() if "small budgets" in k)
+    assert counts["samples_per_problem"] == 2  # the largest k read, of n = 8
+    assert counts["samples_used"] == counts["problems_used"] * 2
+    assert counts["problems_used"] < PROBLEMS
+    assert small.pools.samples_generated == counts["samples_used"]
+    # a fixed run tops the store up to n = 8 on every problem and agrees
+    fixed = run_specs([spec], Settings(rootdir=tmp_path))
+    again = next(s for s in fixed.specs if s.name == "small budgets")
+    assert [e.outcome for e in again.expectations] == ["passed", "failed"]
+    assert again.pools.samples_generated == PROBLEMS * SAMPLES - counts["samples_used"]
