@@ -318,6 +318,90 @@ def matched_cost_rows(runs: int) -> str:
     )
 
 
+def samples_per_problem_rows(runs: int, subsets: int = 100) -> str:
+    """A gate at k = 8 on the bundled model's 64-sample pool, decided from 8 samples a
+    problem (what adaptive rounds read for such a gate), from 16 or 32, or from all 64.
+
+    Either way each problem's value is an unbiased estimate of its majority@8 accuracy: with
+    8 samples the vote of those 8 (0 or 1, ties at random), with more the mean over every
+    8-subset of them. Datasets of 1,000 problems resampled from the pool's 200, each drawing a fresh
+    random 8-subset; thresholds at the mean and 0.05 / 0.10 from it.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    from real_data import bundled_pool
+
+    from pytest_tts.estimate.pool import PoolArrays
+    from pytest_tts.strategies.vote import majority_vote
+
+    pool = bundled_pool()
+    p, n = pool.n_problems, pool.n_samples
+    whole = majority_vote().per_problem(pool, [8])[:, 0]
+    rng = np.random.default_rng(1)
+    order = np.argsort(rng.random((p, subsets, n)), axis=2)
+    rows_idx = np.arange(p)[:, None, None]
+    fewer = {}  # samples a problem -> its majority@8 estimate from that many, per subset
+    for m in (8, 16, 32):
+        picks = order[:, :, :m]
+        small = PoolArrays(
+            tuple(f"{i}/{j}" for i in range(p) for j in range(subsets)),
+            pool.correct[rows_idx, picks].reshape(p * subsets, m),
+            pool.answers[rows_idx, picks].reshape(p * subsets, m),
+            pool.completion_tokens[rows_idx, picks].reshape(p * subsets, m),
+            np.repeat(pool.prompt_tokens, subsets),
+        )
+        fewer[m] = majority_vote().per_problem(small, [8])[:, 0].reshape(p, subsets)
+    truth = float(whole.mean())
+    rows = []
+    for shift in (-0.10, -0.05, 0.0, 0.05, 0.10):
+        threshold = truth + shift
+        claim_true = threshold <= truth
+        for per_problem in (8, 16, 32, n):
+            label = f"{per_problem} of {n}"
+            wrong = early = used_total = 0
+            for seed in range(runs):
+                draw = np.random.default_rng(seed)
+                problems = draw.integers(0, p, DATASET)
+                values = (
+                    fewer[per_problem][problems, draw.integers(0, subsets, DATASET)]
+                    if per_problem < n
+                    else whole[problems]
+                )[:, None]
+
+                def decide(v: np.ndarray, threshold: float = threshold) -> object:
+                    return check_adaptive_threshold(
+                        v, [8], op=">=", value=threshold, confidence=0.95, problems_total=DATASET
+                    )
+
+                stopped, passed, used = _early(decide, (values,))
+                early += stopped
+                wrong += stopped and passed != claim_true
+                # an undecided run reads every problem, all n of them (the fixed gate)
+                used_total += used * per_problem if stopped else DATASET * n
+            ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
+            rows.append(
+                [
+                    f"{threshold:.3f} ({shift:+.2f})",
+                    "true" if claim_true else "false",
+                    label,
+                    f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                    f"{early / runs:.3f}",
+                    f"{used_total / runs / (DATASET * n):.3f}",
+                ]
+            )
+    return f"majority@8 of the bundled pool: mean {truth:.3f}\n\n" + tabulate(
+        rows,
+        headers=[
+            "threshold v (claim >= v)",
+            "claim",
+            "samples a problem",
+            "wrong early decisions (95% CI; <= 0.05)",
+            "decided early",
+            "samples read / fixed run",
+        ],
+        tablefmt="github",
+    )
+
+
 class _Open:
     """An adaptive gate's answer before it has anything to decide on (the pilot round)."""
 
@@ -330,9 +414,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--only-matched", action="store_true", help="only the matched-cost rows")
+    parser.add_argument(
+        "--only-samples", action="store_true", help="only the samples-per-problem rows"
+    )
     args = parser.parse_args()
     if args.only_matched:
         print(matched_cost_rows(args.runs))
+        return
+    if args.only_samples:
+        print(samples_per_problem_rows(args.runs))
         return
     text = "\n".join(
         [

@@ -385,8 +385,8 @@ def test_early_rounds_read_only_the_samples_their_budgets_need(tmp_path: Path) -
     small = next(s for s in results.specs if s.name == "small budgets")
     assert [e.outcome for e in small.expectations] == ["passed", "failed"]
     counts = next(v for k, v in results.adaptive.items() if "small budgets" in k)
-    assert counts["samples_per_problem"] == 2  # the largest k read, of n = 8
-    assert counts["samples_used"] == counts["problems_used"] * 2
+    assert counts["samples_per_problem"] == 4  # twice the largest k read, of n = 8
+    assert counts["samples_used"] == counts["problems_used"] * 4
     assert counts["problems_used"] < PROBLEMS
     assert small.pools.samples_generated == counts["samples_used"]
     # a fixed run tops the store up to n = 8 on every problem and agrees
