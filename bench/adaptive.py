@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -402,6 +404,150 @@ def samples_per_problem_rows(runs: int, subsets: int = 100) -> str:
     )
 
 
+def real_populations() -> dict[str, dict[str, np.ndarray]]:
+    """Per-problem values of real pools for the comparison, regression and rate rows.
+
+    ``a``/``b``: each problem's single-sample accuracy on two disjoint halves of its samples
+    (the bundled pool's 2 x 32; the Qwen file's 2 x 4 labelled samples); ``errors`` and
+    ``trials``: each problem's wrong answers a verifier accepts, and its wrong answers
+    (the bundled pool's ``last_digit``; the Qwen file's own reward at >= 0, a logit).
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    from real_data import POOL_SPEC, bundled_pool
+
+    spec = POOL_SPEC.replace(
+        "verifier exact = exact_match(extract = last_number)\n",
+        "verifier exact = exact_match(extract = last_number)\nverifier units = last_digit()\n",
+    ).replace(
+        "expect coverage >= 0.0 at n = 64",
+        "expect coverage >= 0.0 at n = 64\n    expect false_positive_rate(units) <= 1.0",
+    )
+    pool = bundled_pool(spec)
+    correct = np.asarray(pool.correct, dtype=float)
+    wrong = ~np.asarray(pool.correct)
+    out = {
+        "bundled tiny-arith": {
+            "a": correct[:, :32].mean(axis=1),
+            "b": correct[:, 32:].mean(axis=1),
+            "errors": (wrong & np.asarray(pool.accepted["units"])).sum(axis=1),
+            "trials": wrong.sum(axis=1),
+        }
+    }
+    if SHARED.is_file():
+        records = [json.loads(line) for line in SHARED.read_text().splitlines() if line.strip()]
+        labels = np.array([[bool(x) for x in r["score"]] for r in records])
+        reward = np.array([[float(p[-1]) for p in r["pred_score"]] for r in records])
+        out["Qwen2.5-Math MATH"] = {
+            "a": labels[:, :4].mean(axis=1),
+            "b": labels[:, 4:].mean(axis=1),
+            "errors": (~labels & (reward >= 0)).sum(axis=1),
+            "trials": (~labels).sum(axis=1),
+        }
+    return out
+
+
+def real_pool_rows(runs: int) -> str:
+    """Comparisons, regressions and verifier rates on datasets of 1,000 problems resampled
+    from real pools, at the boundary of each claim and 0.02 / 0.05 / 0.10 either side.
+
+    Comparison (``left >= right`` at k = 1) and regression (``no drop beyond 0.05``) read
+    the two halves of each problem's samples as the two sides, each problem entering in
+    both orders so that the sides are exchangeable (a true difference of exactly 0). A gap
+    is made by breaking one side on a random share q of the drawn problems (its value set to
+    0), which moves its mean by exactly q x the population mean. The rate claim is
+    ``FPR <= v`` with v the population's per-problem rate plus the distance.
+    """
+    from pytest_tts.gates.adaptive import (
+        check_adaptive_comparison,
+        check_adaptive_rate,
+        check_adaptive_regression,
+    )
+
+    signed = (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10)
+    rows = []
+    for name, pop in real_populations().items():
+        left_all = np.concatenate([pop["a"], pop["b"]])
+        right_all = np.concatenate([pop["b"], pop["a"]])
+        mean = float(left_all.mean())
+        has = pop["trials"] > 0
+        rate_truth = float((pop["errors"][has] / pop["trials"][has]).mean())
+        for kind in ("comparison", "regression", "rate"):
+            for gap in signed:
+                # gap: how far the claim is true (> 0) or false (< 0); 0 is the boundary
+                if kind == "rate" and not 0 < rate_truth + gap < 1:
+                    continue
+                wrong = early = used_total = 0
+                started = time.perf_counter()
+                for seed in range(runs):
+                    rng = np.random.default_rng(seed)
+                    decide: Callable[..., object]
+                    if kind == "rate":
+                        draw = rng.integers(0, pop["trials"].size, DATASET)
+                        data: tuple[np.ndarray, ...] = (pop["errors"][draw], pop["trials"][draw])
+                        decide = functools.partial(
+                            check_adaptive_rate,
+                            op="<=",
+                            value=rate_truth + gap,
+                            confidence=0.95,
+                            problems_total=DATASET,
+                        )
+                    else:
+                        draw = rng.integers(0, left_all.size, DATASET)
+                        left, right = left_all[draw].copy(), right_all[draw].copy()
+                        # comparison: left leads by `gap`; regression: the drop is 0.05 - gap
+                        lead = gap if kind == "comparison" else gap - 0.05
+                        broken = rng.random(DATASET) < abs(lead) / mean
+                        if lead > 0:
+                            right[broken] = 0.0
+                        else:
+                            left[broken] = 0.0
+                        data = (left[:, None], right[:, None])
+                        decide = (
+                            functools.partial(check_adaptive_comparison, op=">=")
+                            if kind == "comparison"
+                            else functools.partial(check_adaptive_regression, tolerance=0.05)
+                        )
+                        decide = functools.partial(
+                            decide, ks=[1], confidence=0.95, problems_total=DATASET
+                        )
+                    stopped, passed, used = _early(decide, data)
+                    early += stopped
+                    wrong += stopped and passed != (gap >= 0)
+                    used_total += used
+                ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
+                claim = {
+                    "comparison": f"left >= right; left - right = {gap:+.2f}",
+                    "regression": f"no drop beyond 0.05; drop {0.05 - gap:.2f}",
+                    "rate": f"FPR <= {rate_truth + gap:.3f}; FPR {rate_truth:.3f}",
+                }[kind]
+                rows.append(
+                    [
+                        name,
+                        kind,
+                        claim,
+                        "boundary" if gap == 0 else ("true" if gap > 0 else "false"),
+                        f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                        f"{early / runs:.3f}",
+                        f"{used_total / runs / DATASET:.3f}",
+                        f"{(time.perf_counter() - started) / runs * 1000:.1f}",
+                    ]
+                )
+    return tabulate(
+        rows,
+        headers=[
+            "pool",
+            "gate",
+            "claim and truth",
+            "claim",
+            "wrong early decisions (95% CI; <= 0.05)",
+            "decided early",
+            "share of problems used",
+            "ms per run",
+        ],
+        tablefmt="github",
+    )
+
+
 class _Open:
     """An adaptive gate's answer before it has anything to decide on (the pilot round)."""
 
@@ -417,7 +563,13 @@ def main() -> None:
     parser.add_argument(
         "--only-samples", action="store_true", help="only the samples-per-problem rows"
     )
+    parser.add_argument(
+        "--only-real", action="store_true", help="only the other gate kinds on real pools"
+    )
     args = parser.parse_args()
+    if args.only_real:
+        print(real_pool_rows(args.runs))
+        return
     if args.only_matched:
         print(matched_cost_rows(args.runs))
         return

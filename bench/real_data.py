@@ -153,8 +153,9 @@ def agreement() -> str:
     return "\n".join(out)
 
 
-def bundled_pool() -> PoolArrays:
-    """The bundled model's pool of specs/addition.tts (generated once, then from the store)."""
+def bundled_pool(spec_text: str = POOL_SPEC) -> PoolArrays:
+    """The bundled model's pool of specs/addition.tts (generated once, then from the store);
+    ``spec_text`` may add verifiers to it (formatted with ``root``)."""
     import tempfile
 
     from pytest_tts.dsl.checker import load_spec_file
@@ -164,7 +165,7 @@ def bundled_pool() -> PoolArrays:
 
     with tempfile.TemporaryDirectory() as tmp:
         spec_path = Path(tmp) / "pool.tts"
-        spec_path.write_text(POOL_SPEC.format(root=ROOT.as_posix()))
+        spec_path.write_text(spec_text.format(root=ROOT.as_posix()))
         registry = build_registry()
         (spec,) = load_spec_file(spec_path, registry).specs
         settings = Settings(rootdir=ROOT, cache_dir=ROOT / ".tts-cache")

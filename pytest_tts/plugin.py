@@ -213,7 +213,7 @@ def report_run(config: pytest.Config, reporter: pytest.TerminalReporter, results
     if results.search and config.option.verbose > -2:
         reporter.write_line(search_line(SearchCounts(**results.search)))
     if results.adaptive and config.option.verbose > -2:
-        reporter.write_line(adaptive_line(results.adaptive))
+        reporter.write_line(adaptive_line(results.adaptive, results.adaptive_whole))
     for written in write_reports(results, config.stash[settings_key]):
         reporter.write_line(f"pytest-tts: wrote {written}")
 

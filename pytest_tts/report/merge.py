@@ -127,6 +127,7 @@ def merge_results(parts: Sequence[RunResults]) -> RunResults:
             have = adaptive.setdefault(label, {})
             for key, value in counts.items():
                 have[key] = max(have.get(key, 0), value)
+    whole = {label: why for part in parts for label, why in part.adaptive_whole.items()}
     return dataclasses.replace(
         parts[0],
         started=min(p.started for p in parts),
@@ -134,4 +135,5 @@ def merge_results(parts: Sequence[RunResults]) -> RunResults:
         specs=merged,
         search=search,
         adaptive=adaptive,
+        adaptive_whole=whole,
     )

@@ -413,6 +413,8 @@ class RunResults:
     # --tts-adaptive: per pool label, the problems and samples it read against a fixed run
     # ("problems_used", "problems", "samples_used", "samples_fixed"); empty in a fixed run
     adaptive: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # --tts-adaptive: per pool label read whole although adaptive mode was on, the reason
+    adaptive_whole: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_field(self, "search", {str(k): int(v) for k, v in dict(self.search or {}).items()})
@@ -423,6 +425,11 @@ class RunResults:
                 str(label): {str(k): int(v) for k, v in dict(counts).items()}
                 for label, counts in dict(self.adaptive or {}).items()
             },
+        )
+        set_field(
+            self,
+            "adaptive_whole",
+            {str(k): str(v) for k, v in dict(self.adaptive_whole or {}).items()},
         )
         set_field(self, "started", timestamp(self.started))
         set_field(self, "finished", timestamp(self.finished))

@@ -175,13 +175,18 @@ def render_summary(results: RunResults, verbosity: int = 0) -> str:
     return "\n".join(lines)
 
 
-def adaptive_line(adaptive: Mapping[str, Mapping[str, int]]) -> str:
-    """One line for ``--tts-adaptive``: pools stopped early, samples read against a fixed run."""
+def adaptive_line(
+    adaptive: Mapping[str, Mapping[str, int]], whole: Mapping[str, str] | None = None
+) -> str:
+    """The lines for ``--tts-adaptive``: pools stopped early, samples read against a fixed
+    run, and each pool that was read whole with the reason (``whole``: pool label -> why)."""
     used = sum(c.get("samples_used", 0) for c in adaptive.values())
     fixed = sum(c.get("samples_fixed", 0) for c in adaptive.values())
     early = sum(1 for c in adaptive.values() if c.get("problems_used", 0) < c.get("problems", 0))
     saved = f" ({1 - used / fixed:.0%} saved)" if fixed else ""
-    return (
+    lines = [
         f"pytest-tts adaptive: {early} of {len(adaptive)} pool{'s' * (len(adaptive) != 1)} "
         f"stopped early; {count(used)} of {count(fixed)} samples read{saved}"
-    )
+    ]
+    lines += [f"  read whole: {label}: {why}" for label, why in sorted((whole or {}).items())]
+    return "\n".join(lines)

@@ -24,7 +24,7 @@ from pytest_tts.errors import TTSError, VerifierError
 from pytest_tts.run.instances import CountFlops, Instances
 from pytest_tts.run.plan import PoolKey, PoolState, load_problems, plan_pool, plan_pools, pool_key
 from pytest_tts.run.results import Judged, build_results
-from pytest_tts.run.settings import Callbacks, Settings
+from pytest_tts.run.settings import ADAPTIVE_TAG, Callbacks, Settings
 
 if TYPE_CHECKING:
     from pytest_tts.estimate.curves import Curve
@@ -87,7 +87,10 @@ class Engine:
         def verify(some: Iterable[PoolState]) -> None:
             verify_pools(list(some), store, self.instances)
 
-        if not self.settings.adaptive:
+        def opted_in(spec: SpecDef) -> bool:
+            return ADAPTIVE_TAG in spec.tags
+
+        if not self.settings.adaptive and not any(opted_in(spec) for spec, _ in selected):
             fill(pools)
             verify(pools)
             return
@@ -130,6 +133,7 @@ class Engine:
             baseline=baseline,
             update_baselines=self.settings.update_baselines,
             reads_k_samples=reads_k_samples,
+            opted_in=None if self.settings.adaptive else opted_in,
         )
 
     def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:
@@ -254,6 +258,7 @@ class Engine:
             started=self.started,
             searched=self.searched,
             adaptive=self.adaptive.pools if self.adaptive is not None else {},
+            adaptive_whole=self.adaptive.whole if self.adaptive is not None else {},
         )
 
     def close(self) -> None:

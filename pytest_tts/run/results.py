@@ -101,6 +101,7 @@ def build_results(
     started: float,
     searched: Sequence[Any] = (),
     adaptive: Mapping[str, Mapping[str, int]] | None = None,
+    adaptive_whole: Mapping[str, str] | None = None,
 ) -> RunResults:
     """The results of a run: one ``SpecResult`` per (spec file, spec, model) judged."""
     from pytest_tts.report.adapt import curve_result
@@ -165,6 +166,7 @@ def build_results(
         specs=specs,
         search=dataclasses.asdict(SearchCounts.total(counted)) if counted else {},
         adaptive=dict(adaptive or {}),
+        adaptive_whole=dict(adaptive_whole or {}),
     )
 
 

@@ -27,6 +27,10 @@ def resolve_cache_dir(value: str | Path | None, *, base: Path, rootdir: Path) ->
     return rootdir / DEFAULT_CACHE_DIR
 
 
+# A spec with this tag opts its items into adaptive mode without --tts-adaptive.
+ADAPTIVE_TAG = "adaptive"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The options of one run.
@@ -38,7 +42,8 @@ class Settings:
     comparing; ``allow_provenance_mismatch`` compares against a baseline made under other
     provenance (flagged in the results). ``report`` and ``json`` are where the HTML report
     and the JSON results go (None: not written). ``adaptive`` fills pools in rounds and
-    stops a pool once its items are decided (:mod:`pytest_tts.run.adaptive`).
+    stops a pool once its items are decided (:mod:`pytest_tts.run.adaptive`); without it,
+    only the pools every spec of which has ``tags adaptive`` (:data:`ADAPTIVE_TAG`) do.
     """
 
     rootdir: Path = field(default_factory=Path.cwd)

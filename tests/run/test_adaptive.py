@@ -159,6 +159,10 @@ def test_regressions_and_baseline_updates_read_the_whole_pool(tmp_path: Path) ->
     assert len(json.dumps(stored)) > 0
     other = next(v for k, v in counts.items() if "far from both" in k)
     assert other["samples_used"] < other["samples_fixed"]
+    # the output says which pool was read whole and why
+    (why,) = (v for k, v in results.adaptive_whole.items() if "with a regression" in k)
+    assert why.startswith("no-regression:")
+    assert "recording a baseline" in why
 
 
 def test_two_workers_decide_each_item_once(pytester: pytest.Pytester) -> None:
@@ -394,3 +398,73 @@ def test_early_rounds_read_only_the_samples_their_budgets_need(tmp_path: Path) -
     again = next(s for s in fixed.specs if s.name == "small budgets")
     assert [e.outcome for e in again.expectations] == ["passed", "failed"]
     assert again.pools.samples_generated == PROBLEMS * SAMPLES - counts["samples_used"]
+
+
+UNTAGGED = """
+spec "not opted in" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 4
+    oracle exact
+
+    expect accuracy >= 0.5 at n = 1 with confidence 0.95
+}
+"""
+
+
+def _tagged(folder: Path, extra: str) -> Path:
+    """The project with its first spec opted in (``tags adaptive``) and ``extra`` after it."""
+    spec = _project(folder, extra=extra)
+    text = spec.read_text().replace(
+        'spec "far from both thresholds" {\n',
+        'spec "far from both thresholds" {\n    tags adaptive\n',
+    )
+    spec.write_text(text)
+    return spec
+
+
+def test_a_spec_tagged_adaptive_opts_in_without_the_option(tmp_path: Path) -> None:
+    spec = _tagged(tmp_path, UNTAGGED)
+    results = run_specs([spec], Settings(rootdir=tmp_path))
+    tagged, untagged = results.specs
+    assert [e.outcome for e in tagged.expectations] == ["passed", "failed"]
+    assert all("anytime-valid at 0.95" in e.headline for e in tagged.expectations)
+    assert tagged.pools.samples_generated < PROBLEMS * SAMPLES / 2
+    # the untagged spec's pool is filled whole and judged by the fixed gate, outside the counts
+    (label,) = results.adaptive
+    assert "far from both" in label
+    assert untagged.pools.samples_generated == PROBLEMS * SAMPLES
+    assert "anytime-valid" not in untagged.expectations[0].headline
+    assert results.adaptive_whole == {}
+
+
+NO_CONFIDENCE = """
+spec "no error rate" {
+    model replayed
+    dataset sums
+    sample n = 8, temperature = 1.0, max_tokens = 8, seed = 6
+    oracle exact
+
+    expect accuracy >= 0.5 at n = 1
+}
+"""
+
+
+def test_the_summary_names_each_pool_read_whole_and_why(pytester: pytest.Pytester) -> None:
+    _project(pytester.path, extra=NO_CONFIDENCE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--tts-adaptive")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest-tts adaptive: 1 of 2 pools stopped early; *",
+            "  read whole: no error rate*: accuracy>=0.5@n=1: no confidence level (no error "
+            "rate to keep): it reads the whole pool",
+        ]
+    )
+
+
+def test_tags_adaptive_is_a_marker_too(pytester: pytest.Pytester) -> None:
+    _tagged(pytester.path, NO_CONFIDENCE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-m", "adaptive")
+    result.assert_outcomes(passed=1, failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["pytest-tts adaptive: 1 of 1 pool stopped early; *"])
