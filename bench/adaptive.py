@@ -55,6 +55,12 @@ DATASET = 1000
 DISTANCES = (0.0, 0.02, 0.05, 0.10)
 
 
+def _wrong_cell(wrong: int, runs: int) -> str:
+    """The rate of wrong early decisions with its exact 95% interval."""
+    ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
+    return f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]"
+
+
 def populations() -> dict[str, np.ndarray]:
     """Per-problem values of each population (one value per problem, in [0, 1])."""
     out: dict[str, np.ndarray] = {}
@@ -120,14 +126,13 @@ def table(runs: int) -> str:
                     # the anytime-valid guarantee: no early fail of a true claim (the
                     # boundary included), no early pass of a false one
                     wrong += stopped and passed != claim_true
-                ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
                 rows.append(
                     [
                         name,
                         f"{truth:.3f}",
                         f"{threshold:.3f} ({side}{'' if distance == 0 else f' by {distance:g}'})",
                         "true" if claim_true else "false",
-                        f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                        _wrong_cell(wrong, runs),
                         f"{early_pass / runs:.3f} / {early_fail / runs:.3f}",
                         f"{passes / runs:.3f}",
                         f"{used / runs / DATASET:.3f}",
@@ -218,7 +223,6 @@ def other_kinds(runs: int) -> str:
                 early += stopped
                 wrong += stopped and passed != truth
                 used_total += used
-            ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
             claim = {
                 "comparison": f"left >= right at k = 1, 2; true, by {gap:g} at both",
                 "rate": f"FPR <= 0.2; true FPR {0.2 - gap:.2f}",
@@ -229,7 +233,7 @@ def other_kinds(runs: int) -> str:
                 [
                     kind,
                     claim,
-                    f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                    _wrong_cell(wrong, runs),
                     f"{early / runs:.3f}",
                     f"{used_total / runs / DATASET:.3f}",
                     f"{(time.perf_counter() - started) / runs * 1000:.1f}",
@@ -295,12 +299,11 @@ def matched_cost_rows(runs: int) -> str:
             early += stopped
             wrong += stopped and passed != truth
             used_total += used
-        ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
         rows.append(
             [
                 f"{gap:+.2f}",
                 "true" + (" (boundary)" if gap == 0 else "") if truth else "false",
-                f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                _wrong_cell(wrong, runs),
                 f"{early / runs:.3f}",
                 f"{used_total / runs / DATASET:.3f}",
                 f"{(time.perf_counter() - started) / runs * 1000:.1f}",
@@ -379,13 +382,12 @@ def samples_per_problem_rows(runs: int, subsets: int = 100) -> str:
                 wrong += stopped and passed != claim_true
                 # an undecided run reads every problem, all n of them (the fixed gate)
                 used_total += used * per_problem if stopped else DATASET * n
-            ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
             rows.append(
                 [
                     f"{threshold:.3f} ({shift:+.2f})",
                     "true" if claim_true else "false",
                     label,
-                    f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                    _wrong_cell(wrong, runs),
                     f"{early / runs:.3f}",
                     f"{used_total / runs / (DATASET * n):.3f}",
                 ]
@@ -514,7 +516,6 @@ def real_pool_rows(runs: int) -> str:
                     early += stopped
                     wrong += stopped and passed != (gap >= 0)
                     used_total += used
-                ci = binomtest(wrong, runs).proportion_ci(0.95, method="exact")
                 claim = {
                     "comparison": f"left >= right; left - right = {gap:+.2f}",
                     "regression": f"no drop beyond 0.05; drop {0.05 - gap:.2f}",
@@ -526,7 +527,7 @@ def real_pool_rows(runs: int) -> str:
                         kind,
                         claim,
                         "boundary" if gap == 0 else ("true" if gap > 0 else "false"),
-                        f"{wrong / runs:.4f} [{ci.low:.4f}, {ci.high:.4f}]",
+                        _wrong_cell(wrong, runs),
                         f"{early / runs:.3f}",
                         f"{used_total / runs / DATASET:.3f}",
                         f"{(time.perf_counter() - started) / runs * 1000:.1f}",

@@ -233,16 +233,13 @@ def fill_adaptively(
     baseline: Callable[[SpecDef, Expectation, PoolState], Any] | None = None,
     update_baselines: bool = False,
     reads_k_samples: Callable[[Measure], bool] | None = None,
-    opted_in: Callable[[SpecDef], bool] | None = None,
 ) -> AdaptiveReport:
     """Fill and verify ``pools`` round by round (see the module docstring); ``fill`` and
     ``verify`` run the stages on a list of pools, ``curve(pool, measure, extra_ks)`` gives
     a measure's curve on the pool as it is now; ``baseline(spec, expectation, pool)`` a
     regression's stored baseline (None, or raising, keeps the pool whole for it);
     ``reads_k_samples(measure)`` whether the measure's value at k needs only k samples of a
-    problem (a selection strategy; None: never assumed, every round reads all n);
-    ``opted_in(spec)`` whether a spec's pools may stop early (None: every spec's, as with
-    ``--tts-adaptive``; else only those of specs with ``tags adaptive``)."""
+    problem (a selection strategy; None: never assumed, every round reads all n)."""
     from pytest_tts.run.plan import models_of, pool_key
 
     report = AdaptiveReport()
@@ -254,14 +251,8 @@ def fill_adaptively(
     adaptive: list[AdaptivePool] = []
     keys = {id(p): k for k, p in _keyed(pools)}
     why_whole: dict[Any, str] = {}
-    # pools none of whose specs opted in are no part of adaptive mode (not even its counts)
-    outside: set[Any] = set()
     for pool in pools:
         readers = by_pool.get(keys[id(pool)], [])
-        if opted_in is not None and not opted_in(pool.spec):  # only its own spec reads it
-            why_whole[keys[id(pool)]] = ""
-            outside.add(keys[id(pool)])
-            continue
         reasons = [
             f"{e.id}: {why or 'its baseline cannot be read here: it reads the whole pool'}"
             for _, e in readers
@@ -341,7 +332,7 @@ def fill_adaptively(
         report.count(state.pool, state.used, len(state.problems), state.read)
         report.decisions.update(state.decided)
     for pool in whole:
-        if pool.arrays is not None and keys[id(pool)] not in outside:
+        if pool.arrays is not None:
             report.count(pool, len(pool.problems), len(pool.problems))
     return report
 

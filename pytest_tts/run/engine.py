@@ -87,13 +87,17 @@ class Engine:
         def verify(some: Iterable[PoolState]) -> None:
             verify_pools(list(some), store, self.instances)
 
-        def opted_in(spec: SpecDef) -> bool:
-            return ADAPTIVE_TAG in spec.tags
-
-        if not self.settings.adaptive and not any(opted_in(spec) for spec, _ in selected):
-            fill(pools)
-            verify(pools)
-            return
+        # --tts-adaptive takes every pool; without it, the pools of specs tagged adaptive
+        # (a pool is read only by its own spec's items)
+        if not self.settings.adaptive:
+            rest = [p for p in pools if ADAPTIVE_TAG not in p.spec.tags]
+            if rest:
+                fill(rest)
+                verify(rest)
+            pools = [p for p in pools if ADAPTIVE_TAG in p.spec.tags]
+            selected = [(s, e) for s, e in selected if ADAPTIVE_TAG in s.tags]
+            if not pools:
+                return
         from pytest_tts.run.adaptive import fill_adaptively
         from pytest_tts.run.curves import pool_curve
 
@@ -133,7 +137,6 @@ class Engine:
             baseline=baseline,
             update_baselines=self.settings.update_baselines,
             reads_k_samples=reads_k_samples,
-            opted_in=None if self.settings.adaptive else opted_in,
         )
 
     def pool(self, spec: SpecDef, model: ModelRef) -> PoolState:
